@@ -1,0 +1,119 @@
+"""Settings: one documented list, read from ``M3U_STRM_*`` environment variables and a ``.env`` file.
+
+Reach them through :func:`get_settings`. The secret key is never a hard-coded default: when none is given it is
+generated on first run and stored in ``<data_dir>/secret_key`` (mode 0600).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from m3u_strm.errors import ConfigError
+
+DEFAULT_SCHEMES = ("http", "https", "rtmp", "rtmps", "rtsp", "rtp", "udp", "mmsh")
+
+
+class Settings(BaseSettings):
+    """Every setting of the product. The docstring of each field is its documentation."""
+
+    model_config = SettingsConfigDict(env_prefix="M3U_STRM_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = Field(
+        "production", description="Where this runs; 'development' enables friendlier debugging output."
+    )
+    data_dir: Path = Field(Path("data"), description="Directory for the SQLite database, the secret key and files.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL. Default: SQLite file <data_dir>/m3u_strm.db. "
+        "PostgreSQL: postgresql+psycopg://user@host/db.",
+    )
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        "FULL", description="SQLite PRAGMA synchronous in WAL mode; FULL keeps every acknowledged write."
+    )
+    secret_key: SecretStr | None = Field(
+        None, description="Key for signing tokens; generated into <data_dir>/secret_key when not set."
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL (redis://127.0.0.1:6379/0) for shared login rate limits across instances."
+    )
+    host: str = Field("127.0.0.1", description="Address the server binds to.")
+    port: int = Field(8000, description="Port the server listens on.")
+    public_url: str | None = Field(None, description="Base URL clients use to reach this server.")
+    log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING, ERROR).")
+    demo: bool = Field(True, description="Start the loopback demo provider when no provider exists yet.")
+    demo_channels: int = Field(300, description="Live channels in the demo provider's catalogue.")
+
+    access_token_minutes: int = Field(60 * 24, description="Lifetime of a login (bearer) token in minutes.")
+    login_max_failures: int = Field(5, description="Failed logins allowed per address or user within the window.")
+    login_window_seconds: int = Field(300, description="Window for counting failed logins, in seconds.")
+    password_min_length: int = Field(12, description="Minimum password length for users.")
+
+    fetch_timeout_seconds: float = Field(30.0, description="Connect/read timeout for provider requests.")
+    fetch_retries: int = Field(3, description="Retries for provider 5xx answers and resets, with backoff.")
+    fetch_max_retry_after_seconds: float = Field(
+        30.0, description="Longest Retry-After the sync waits out before reporting 'rate limited'."
+    )
+    max_playlist_bytes: int = Field(2 * 1024**3, description="Largest playlist (decompressed) a sync accepts.")
+    max_line_bytes: int = Field(64 * 1024, description="Longest single playlist line kept; longer lines skip.")
+    max_entries: int = Field(2_000_000, description="Most entries one playlist may hold.")
+    max_xmltv_bytes: int = Field(1024**3, description="Largest XMLTV guide after decompression.")
+    max_json_bytes: int = Field(1024**3, description="Largest Xtream JSON answer accepted.")
+    allowed_schemes: tuple[str, ...] = Field(DEFAULT_SCHEMES, description="Stream URL schemes accepted on ingest.")
+    xtream_live_format: Literal["ts", "m3u8"] = Field("ts", description="Container for Xtream live stream URLs.")
+    default_user_agent: str = Field("M3U-STRM-Processor/0.1", description="User-Agent sent to providers.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'm3u_strm.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    def ensure_data_dir(self) -> Path:
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"Cannot create the data directory {self.data_dir}: {exc.strerror}.",
+                hint="Set M3U_STRM_DATA_DIR to a writable directory.",
+            ) from exc
+        return self.data_dir
+
+    def signing_key(self) -> str:
+        """The secret key: the configured one, else the one stored in the data directory (created once)."""
+        if self.secret_key is not None:
+            value = self.secret_key.get_secret_value()
+            if len(value) < 32:
+                raise ConfigError("M3U_STRM_SECRET_KEY is too short.", hint="Use at least 32 random characters.")
+            return value
+        path = self.ensure_data_dir() / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        key = secrets.token_urlsafe(48)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first: use theirs
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (after changing the environment, e.g. in tests)."""
+    get_settings.cache_clear()
