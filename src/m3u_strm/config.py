@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address the server binds to.")
     port: int = Field(8000, description="Port the server listens on.")
+    trusted_proxies: tuple[str, ...] = Field(
+        (), description="Addresses of reverse proxies whose X-Forwarded-For header is believed."
+    )
     public_url: str | None = Field(None, description="Base URL clients use to reach this server.")
     log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING, ERROR).")
     demo: bool = Field(True, description="Start the loopback demo provider when no provider exists yet.")

@@ -20,10 +20,12 @@ from collections.abc import Iterable
 
 MASK = "***"
 
-_SECRET_PARAMS = (
-    "password|passwd|pass|pwd|username|user|token|access_token|refresh_token|api_key|apikey|key|auth|"
-    "signature|sig|secret|session|sessionid|license_key|license|hash|jwt"
-)
+# Names of query parameters whose values are secrets (the names themselves are not).
+_SECRET_PARAMS = "|".join(
+    ["password", "passwd", "pass", "pwd", "username", "user", "token", "access_token", "refresh_token", "api_key",
+     "apikey", "key", "auth", "signature", "sig", "secret", "session", "sessionid", "license_key", "license", "hash",
+     "jwt"]
+)  # fmt: skip
 _QUERY_PARAM = re.compile(rf"(?i)([?&;](?:{_SECRET_PARAMS})=)([^&#\s\"'<>]+)")
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s:\"'<>]+)(?::([^/@\s\"'<>]*))?@")
 _XTREAM_PATH = re.compile(
@@ -33,6 +35,7 @@ _XTREAM_PATH = re.compile(
 _XTREAM_SHORT = re.compile(
     r"(?i)(://[^/\s\"'<>]+/)(?!live/|movie/|series/|play/|api/)([^/\s?#\"'<>]+)/([^/\s?#\"'<>]+)/(\d+)(\.\w+)?(?=[\s\"'<>?#]|$)"
 )
+_PLAY_TOKEN = re.compile(r"(/play/)([^/\s?#\"'<>]+)")
 _AUTH_HEADER = re.compile(r"(?i)\b(authorization\s*[:=]\s*(?:bearer|basic|token)?\s*)([^\s,;\"']+)")
 _BEARER = re.compile(r"(?i)\b(bearer\s+)([A-Za-z0-9._~+/=-]{8,})")
 _KODIPROP_KEY = re.compile(r"(?i)(license_key\s*=\s*)(\S+)")
@@ -79,6 +82,7 @@ def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
     out = _USERINFO.sub(_mask_userinfo, text)
     out = _XTREAM_PATH.sub(lambda m: f"{m.group(1)}{MASK}/{MASK}{m.group(4)}", out)
     out = _XTREAM_SHORT.sub(lambda m: f"{m.group(1)}{MASK}/{MASK}/{m.group(4)}{m.group(5) or ''}", out)
+    out = _PLAY_TOKEN.sub(lambda m: m.group(1) + MASK, out)
     out = _QUERY_PARAM.sub(lambda m: m.group(1) + MASK, out)
     out = _AUTH_HEADER.sub(lambda m: m.group(1) + MASK, out)
     out = _BEARER.sub(lambda m: m.group(1) + MASK, out)

@@ -1,0 +1,322 @@
+"""SQLAlchemy 2.0 models: the core tables of the architecture page that the foundation needs.
+
+Catalogue tables (``streams``, ``vod_movies``, ``vod_series``, ``vod_episodes``) share one shape so that provider
+sync can diff any of them the same way: ``provider_id`` + ``item_key`` (a stable key: the Xtream id, or for M3U a
+hash of URL and tvg-id/name) identify a row; ``content_hash`` says whether anything changed; ``removed_at`` soft
+deletes a row so that history stays joinable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from m3u_strm.db.types import UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONDict = dict[str, Any]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), JSONDict: JSON(), list[Any]: JSON()}
+
+
+class Provider(Base):
+    __tablename__ = "providers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # m3u | xtream
+    url: Mapped[str | None] = mapped_column(Text)  # M3U URL or local path; Xtream base URL
+    username: Mapped[str | None] = mapped_column(String(255))  # secret
+    password: Mapped[str | None] = mapped_column(String(255))  # secret
+    epg_url: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    max_connections: Mapped[int | None] = mapped_column(Integer)
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    sync_interval_minutes: Mapped[int] = mapped_column(Integer, default=720)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    account_status: Mapped[str | None] = mapped_column(String(32))
+    account_expires_at: Mapped[datetime | None]
+    last_sync_at: Mapped[datetime | None]
+    last_sync_status: Mapped[str | None] = mapped_column(String(16))
+    last_success_at: Mapped[datetime | None]
+    sync_lock: Mapped[str | None] = mapped_column(String(64))
+    sync_locked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    syncs: Mapped[list[ProviderSync]] = relationship(back_populates="provider", cascade="all, delete-orphan")
+
+
+class ProviderSync(Base):
+    """One row per sync attempt: the provider performance log."""
+
+    __tablename__ = "provider_syncs"
+    __table_args__ = (Index("ix_provider_syncs_provider_started", "provider_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
+    trigger: Mapped[str] = mapped_column(String(16), default="manual")
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | success | failed
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    bytes_downloaded: Mapped[int] = mapped_column(BigInteger, default=0)
+    entries_seen: Mapped[int] = mapped_column(Integer, default=0)
+    streams_added: Mapped[int] = mapped_column(Integer, default=0)
+    streams_removed: Mapped[int] = mapped_column(Integer, default=0)
+    streams_updated: Mapped[int] = mapped_column(Integer, default=0)
+    movies_added: Mapped[int] = mapped_column(Integer, default=0)
+    movies_removed: Mapped[int] = mapped_column(Integer, default=0)
+    movies_updated: Mapped[int] = mapped_column(Integer, default=0)
+    series_added: Mapped[int] = mapped_column(Integer, default=0)
+    series_removed: Mapped[int] = mapped_column(Integer, default=0)
+    series_updated: Mapped[int] = mapped_column(Integer, default=0)
+    episodes_added: Mapped[int] = mapped_column(Integer, default=0)
+    episodes_removed: Mapped[int] = mapped_column(Integer, default=0)
+    episodes_updated: Mapped[int] = mapped_column(Integer, default=0)
+    epg_channels: Mapped[int] = mapped_column(Integer, default=0)
+    epg_programmes: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_kind: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)  # redacted
+    skipped: Mapped[JSONDict] = mapped_column(default=dict)  # reason -> count
+    warnings: Mapped[list[Any]] = mapped_column(default=list)
+    freshness_hours: Mapped[float | None] = mapped_column(Float)
+
+    provider: Mapped[Provider] = relationship(back_populates="syncs")
+
+
+class Channel(Base):
+    """A merged channel. The catalogue issue links streams of several providers to one channel."""
+
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    normalized_name: Mapped[str] = mapped_column(String(255), index=True)
+    region: Mapped[str | None] = mapped_column(String(32))
+    variant: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[str | None] = mapped_column(String(255))
+    epg_id: Mapped[str | None] = mapped_column(String(255))
+    logo: Mapped[str | None] = mapped_column(Text)
+    number: Mapped[int | None] = mapped_column(Integer)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CatalogueItem:
+    """Columns every synced catalogue table has (see the module docstring)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
+    item_key: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(Text)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None]
+
+
+class Stream(CatalogueItem, Base):
+    """One provider's live stream. ``url`` is a secret: it may carry the provider's credentials."""
+
+    __tablename__ = "streams"
+    __table_args__ = (UniqueConstraint("provider_id", "item_key", name="uq_streams_provider_item"),)
+
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="SET NULL"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    url_hash: Mapped[str] = mapped_column(String(64), index=True)
+    xtream_id: Mapped[int | None] = mapped_column(BigInteger)
+    tvg_id: Mapped[str | None] = mapped_column(String(255))
+    tvg_name: Mapped[str | None] = mapped_column(Text)
+    logo: Mapped[str | None] = mapped_column(Text)
+    number: Mapped[str | None] = mapped_column(String(32))
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    referrer: Mapped[str | None] = mapped_column(Text)
+    kodi_props: Mapped[JSONDict] = mapped_column(default=dict)  # secret: may hold license keys
+    attrs: Mapped[JSONDict] = mapped_column(default=dict)
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    bitrate_kbps: Mapped[int | None] = mapped_column(Integer)
+    codec: Mapped[str | None] = mapped_column(String(32))
+    fps: Mapped[float | None] = mapped_column(Float)
+    quality_score: Mapped[int | None] = mapped_column(Integer)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_check_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    response_time_ms: Mapped[int | None] = mapped_column(Integer)
+    rank: Mapped[int | None] = mapped_column(Integer)
+
+
+class VodMovie(CatalogueItem, Base):
+    __tablename__ = "vod_movies"
+    __table_args__ = (UniqueConstraint("provider_id", "item_key", name="uq_vod_movies_provider_item"),)
+
+    url: Mapped[str] = mapped_column(Text)
+    url_hash: Mapped[str] = mapped_column(String(64))
+    xtream_id: Mapped[int | None] = mapped_column(BigInteger)
+    container_extension: Mapped[str | None] = mapped_column(String(16))
+    logo: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[float | None] = mapped_column(Float)
+    year: Mapped[int | None] = mapped_column(Integer)
+
+
+class VodSeries(CatalogueItem, Base):
+    __tablename__ = "vod_series"
+    __table_args__ = (UniqueConstraint("provider_id", "item_key", name="uq_vod_series_provider_item"),)
+
+    xtream_id: Mapped[int | None] = mapped_column(BigInteger)
+    cover: Mapped[str | None] = mapped_column(Text)
+    plot: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[float | None] = mapped_column(Float)
+    release_date: Mapped[str | None] = mapped_column(String(32))
+
+
+class VodEpisode(CatalogueItem, Base):
+    __tablename__ = "vod_episodes"
+    __table_args__ = (
+        UniqueConstraint("provider_id", "item_key", name="uq_vod_episodes_provider_item"),
+        Index("ix_vod_episodes_series", "series_key"),
+    )
+
+    series_key: Mapped[str] = mapped_column(String(64))  # item_key of the series in vod_series
+    url: Mapped[str] = mapped_column(Text)
+    url_hash: Mapped[str] = mapped_column(String(64))
+    xtream_id: Mapped[int | None] = mapped_column(BigInteger)
+    season: Mapped[int | None] = mapped_column(Integer)
+    episode_num: Mapped[int | None] = mapped_column(Integer)
+    container_extension: Mapped[str | None] = mapped_column(String(16))
+    duration_secs: Mapped[int | None] = mapped_column(Integer)
+
+
+class EpgChannel(Base):
+    __tablename__ = "epg_channels"
+    __table_args__ = (UniqueConstraint("provider_id", "xmltv_id", name="uq_epg_channels_provider_xmltv"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
+    xmltv_id: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(Text)
+    icon: Mapped[str | None] = mapped_column(Text)
+
+
+class EpgProgramme(Base):
+    __tablename__ = "epg_programmes"
+    __table_args__ = (UniqueConstraint("epg_channel_id", "start", name="uq_epg_programmes_channel_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    epg_channel_id: Mapped[int] = mapped_column(ForeignKey("epg_channels.id", ondelete="CASCADE"))
+    start: Mapped[datetime]
+    stop: Mapped[datetime | None]
+    title: Mapped[str] = mapped_column(Text)
+    sub_title: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    categories: Mapped[list[Any]] = mapped_column(default=list)
+    episode_num: Mapped[str | None] = mapped_column(String(64))
+    icon: Mapped[str | None] = mapped_column(Text)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="viewer")  # admin | viewer
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """A bearer token: a login session (``kind='session'``, expires) or a personal API token (``'personal'``).
+
+    Only the SHA-256 of the token is stored; the token itself is shown once.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class PlaybackToken(Base):
+    """The per-user token that media servers put in ``/play/...`` URLs. Kept readable to write outputs."""
+
+    __tablename__ = "playback_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str | None] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[JSONDict] = mapped_column(default=dict)
+
+
+class Setting(Base):
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    value: Mapped[JSONDict] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+CATALOGUE_MODELS: dict[str, type[CatalogueItem]] = {
+    "streams": Stream,
+    "movies": VodMovie,
+    "series": VodSeries,
+    "episodes": VodEpisode,
+}
