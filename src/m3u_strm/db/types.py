@@ -31,12 +31,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):  # pragma: no cover - SQLite returns datetime via the DateTime type
-            value = datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        aware: datetime = value.astimezone(UTC)
-        return aware
+        stamp = datetime.fromisoformat(value) if isinstance(value, str) else value
+        assert isinstance(stamp, datetime)
+        return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
 def utcnow() -> datetime:
