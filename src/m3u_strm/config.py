@@ -25,9 +25,6 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="M3U_STRM_", env_file=".env", extra="ignore")
 
-    environment: Literal["development", "production", "test"] = Field(
-        "production", description="Where this runs; 'development' enables friendlier debugging output."
-    )
     data_dir: Path = Field(Path("data"), description="Directory for the SQLite database, the secret key and files.")
     database_url: str | None = Field(
         None,
@@ -38,7 +35,7 @@ class Settings(BaseSettings):
         "FULL", description="SQLite PRAGMA synchronous in WAL mode; FULL keeps every acknowledged write."
     )
     secret_key: SecretStr | None = Field(
-        None, description="Key for signing tokens; generated into <data_dir>/secret_key when not set."
+        None, description="Key for signing short-lived URLs; generated into <data_dir>/secret_key when not set."
     )
     redis_url: str | None = Field(
         None, description="Redis URL (redis://127.0.0.1:6379/0) for shared login rate limits across instances."
@@ -120,3 +117,23 @@ def get_settings() -> Settings:
 def reset_settings() -> None:
     """Forget the cached settings (after changing the environment, e.g. in tests)."""
     get_settings.cache_clear()
+
+
+def settings_markdown() -> str:
+    """The settings reference (docs/settings.md), generated from the fields above."""
+    lines = [
+        "# Settings",
+        "",
+        "Generated from `m3u_strm.config.Settings` by `make docs`; a test fails when this file is out of date.",
+        "Set each as an environment variable (or in `.env`) with the `M3U_STRM_` prefix.",
+        "",
+        "| variable | default | description |",
+        "|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, tuple):
+            default = ",".join(default) or "(empty)"
+        shown = "(none)" if default is None else f"`{default}`"
+        lines.append(f"| `M3U_STRM_{name.upper()}` | {shown} | {field.description} |")
+    return "\n".join(lines) + "\n"
