@@ -1,0 +1,149 @@
+"""Inspect a playlist or guide without storing anything: what a sync of it would see."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from m3u_strm.config import Settings
+from m3u_strm.ingest import xmltv
+from m3u_strm.ingest.http import read_local, stream_bytes
+from m3u_strm.ingest.m3u import M3UParser
+from m3u_strm.ingest.rows import classify_url
+from m3u_strm.privacy.redaction import redact
+
+TOP_GROUPS = 20
+
+
+@dataclass
+class Inspection:
+    source: str
+    kind: str  # playlist | guide
+    bytes_read: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    groups: list[tuple[str, int]] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    skipped_lines: dict[str, list[int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    epg_urls: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "bytes_read": self.bytes_read,
+            "counts": self.counts,
+            "groups": [{"group": g, "entries": n} for g, n in self.groups],
+            "skipped": self.skipped,
+            "skipped_lines": self.skipped_lines,
+            "warnings": self.warnings,
+            "epg_urls": self.epg_urls,
+        }
+
+
+def _parser(settings: Settings, source: str) -> M3UParser:
+    return M3UParser(
+        source=source,
+        allowed_schemes=settings.allowed_schemes,
+        max_line_bytes=settings.max_line_bytes,
+        max_entries=settings.max_entries,
+        max_bytes=settings.max_playlist_bytes,
+    )
+
+
+class _PlaylistTally:
+    def __init__(self, parser: M3UParser) -> None:
+        self.parser = parser
+        self.kinds: Counter[str] = Counter()
+        self.groups: Counter[str] = Counter()
+
+    def feed(self, chunk: bytes | None) -> None:
+        entries = self.parser.feed(chunk) if chunk is not None else self.parser.close()
+        for entry in entries:
+            self.kinds[classify_url(entry.url)] += 1
+            self.groups[entry.group or "(no group)"] += 1
+
+    def result(self, source: str) -> Inspection:
+        report = self.parser.report
+        return Inspection(
+            source=source,
+            kind="playlist",
+            bytes_read=report.bytes_read,
+            counts={"entries": report.entries, **{k: self.kinds.get(k, 0) for k in ("streams", "movies", "episodes")}},
+            groups=self.groups.most_common(TOP_GROUPS),
+            skipped=dict(report.skipped),
+            skipped_lines={k: list(v) for k, v in report.skipped_lines.items()},
+            warnings=[redact(w) for w in report.warnings],
+            epg_urls=[redact(u) for u in report.header.epg_urls],
+        )
+
+
+def _inspect_guide(chunks: Iterator[bytes], source: str, settings: Settings) -> Inspection:
+    import io
+
+    data = io.BytesIO(b"".join(chunks))
+    reports: list[xmltv.XmltvReport] = []
+    for _ in xmltv.iter_xmltv(data, source_name=source, max_bytes=settings.max_xmltv_bytes, report_to=reports):
+        pass
+    report = reports[0]
+    return Inspection(
+        source=source, kind="guide", bytes_read=report.bytes_read,
+        counts={"channels": report.channels, "programmes": report.programmes},
+        skipped=dict(report.skipped), warnings=[redact(w) for w in report.warnings],
+    )  # fmt: skip
+
+
+def _looks_like_xml(head: bytes) -> bool:
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return stripped.startswith((b"<?xml", b"<tv", b"<!DOCTYPE tv"))
+
+
+def inspect_local(path: str, settings: Settings) -> Inspection:
+    source = redact(path)
+    chunks = read_local(path)
+    first = next(chunks, b"")
+    if _looks_like_xml(first):
+        return _inspect_guide(iter([first, *chunks]), source, settings)
+    tally = _PlaylistTally(_parser(settings, source))
+    tally.feed(first)
+    for chunk in chunks:
+        tally.feed(chunk)
+    tally.feed(None)
+    return tally.result(source)
+
+
+async def inspect_url(url: str, settings: Settings, http: httpx.AsyncClient) -> Inspection:
+    source = redact(url)
+    chunks: AsyncIterator[bytes] = stream_bytes(
+        http, url, source=source, max_bytes=settings.max_playlist_bytes, retries=settings.fetch_retries,
+        max_retry_after=settings.fetch_max_retry_after_seconds, headers={"User-Agent": settings.default_user_agent},
+    )  # fmt: skip
+    tally = _PlaylistTally(_parser(settings, source))
+    buffered: list[bytes] = []
+    async for chunk in chunks:
+        if buffered or (tally.parser.report.bytes_read == 0 and _looks_like_xml(chunk)):
+            buffered.append(chunk)  # a guide: parsed whole below (inspection only)
+            continue
+        tally.feed(chunk)
+    if buffered:
+        return _inspect_guide(iter(buffered), source, settings)
+    tally.feed(None)
+    return tally.result(source)
+
+
+async def inspect_source(location: str, settings: Settings, http: httpx.AsyncClient | None = None) -> Inspection:
+    """Parse a playlist or XMLTV guide from a path or URL and report what is in it."""
+    if urlsplit(location).scheme in {"http", "https"}:
+        own = http is None
+        client = http or httpx.AsyncClient(timeout=settings.fetch_timeout_seconds, follow_redirects=True)
+        try:
+            return await inspect_url(location, settings, client)
+        finally:
+            if own:
+                await client.aclose()
+    return inspect_local(location, settings)

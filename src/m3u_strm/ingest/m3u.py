@@ -1,0 +1,799 @@
+"""Streaming parser for IPTV ("extended") M3U / M3U8 playlists.
+
+Feed bytes in chunks of any size; entries come out as soon as their URL line is complete, and the parser holds
+only the current line, one pending ``#EXTINF`` and the directives waiting for the next URL — memory does not grow
+with the number of entries::
+
+    entries, report = parse_m3u(path.read_bytes(), source="Acme IPTV")
+    for entry in iter_m3u(response.iter_bytes(), source="Acme IPTV", report_to=reports): ...
+
+Rules (each one is tested in ``tests/ingest/test_m3u.py``):
+
+* **Lines.** A UTF-8 BOM is dropped; CRLF, LF and lone CR all end a line; blank lines are ignored and every line is
+  stripped. Each line is decoded as strict UTF-8; a line that is not UTF-8 is decoded as UTF-8 with replacement
+  characters when it holds valid multi-byte sequences, else as cp1251 (runs of bytes 0xC0-0xFF: Cyrillic), else
+  cp1252, else latin-1 — and counted in ``report.decode_replacements``. Text is NFC-normalised; control characters
+  (C0, C1, U+2028/U+2029) become spaces and U+FEFF is removed, so no newline or control character can reach a title,
+  an attribute or a URL. A line holding a NUL byte is skipped (``nul_byte``); a line longer than ``max_line_bytes``
+  is skipped (``line_too_long``) without being buffered: the rest of it is discarded up to the next line break.
+* **Header.** ``#EXTM3U`` attributes go to ``report.header.attrs``; ``x-tvg-url``, ``url-tvg`` and ``tvg-url`` are
+  split on commas into ``header.epg_urls`` (stripped, deduplicated, in order). A later ``#EXTM3U`` line (concatenated
+  playlists) adds attributes it does not already have and more EPG URLs. A missing ``#EXTM3U`` only warns.
+* **#EXTINF.** ``#EXTINF:<duration> key="value" key='value' key=value ...,title``. The title is everything after the
+  first comma outside quotes, so ``tvg-name="The Good, the Bad and the Ugly"`` and ``tvg-id="..Christi,.TX.us"``
+  stay whole; double-quoted values may hold ``'``, single-quoted ones ``"``; unquoted values end at whitespace or a
+  comma. Keys are lower-cased; a repeated key keeps its last value; bare words are ignored. An empty title falls
+  back to ``tvg-name``, then to the URL's last path segment.
+* **Repairs** (the entry is imported and the line counted in ``report.repaired``):
+  ``malformed_extinf`` — a missing colon (``#EXTINF-1 tvg-id=...``, seen in iptv-org's 2023 ``bq.m3u``) is read as
+  ``#EXTINF:-1``; an unreadable duration becomes -1; no comma at all leaves the title to the fallback; an
+  unterminated quote ends its value at the last comma of the line and the text after that comma is the title.
+  ``url_without_extinf`` — a URL with no ``#EXTINF`` becomes an entry titled after its last path segment.
+* **Directives.** ``#EXTGRP:``, ``#EXTVLCOPT:key=value`` (keys lower-cased) and ``#KODIPROP:key=value`` (keys
+  verbatim; license keys are secrets) seen since the previous URL line attach to the next URL line; ``#EXTGRP``
+  sets the group only when the entry has no non-empty ``group-title``. Other ``#`` lines are ignored.
+* **Skips** (the line, and the entry it belonged to, is dropped and counted in ``report.skipped``):
+  ``duplicate_extinf`` — a second ``#EXTINF`` before any URL drops the first; ``extinf_without_url`` — an
+  ``#EXTINF`` still waiting at the end of input; ``not_a_url`` — a line that is neither a directive nor a URL
+  (``[NO PUBLIC STREAM]``, relative paths, ``C:\\...``, ``http:no-slashes``); ``scheme_not_allowed`` — a URL whose
+  scheme is not in ``allowed_schemes`` (``file:``, ``javascript:``, ``data:``, ``ftp:`` ...); ``nul_byte`` and
+  ``line_too_long`` as above. A rejected URL line takes its pending ``#EXTINF`` and directives with it and is
+  counted once, under its own reason.
+* **URLs** are kept verbatim (odd but valid ones too: ``[ADS.W]`` macros, a trailing ``]``). A Kodi-style header
+  suffix ``url|User-Agent=x&Referer=y`` is cut off the URL and its headers (percent-decoded) go to ``vlc_options``
+  as ``http-user-agent``, ``http-referrer`` and ``http-<name>``; ``#EXTVLCOPT`` lines override them.
+* **Not a playlist.** When the first bytes are ``<`` (HTML or XML page), ``{`` or ``[`` (JSON), ``[playlist]``
+  (PLS), gzip or UTF-16, ``feed`` raises :class:`NotAPlaylistError` at once, before buffering the body; ``close``
+  raises it for empty input and for text with no ``#EXTM3U``, no ``#EXTINF`` and no URL. A playlist with a header
+  but no entries is not an error here: the sync decides what an empty catalogue means.
+* **Limits.** More than ``max_bytes`` bytes or ``max_entries`` entries raises :class:`LimitExceededError`.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal, TypedDict, Unpack
+from unicodedata import normalize
+from urllib.parse import unquote
+
+from m3u_strm.config import DEFAULT_SCHEMES
+from m3u_strm.errors import LimitExceededError, NotAPlaylistError
+from m3u_strm.ingest.m3u_writer import render_m3u, write_m3u
+from m3u_strm.privacy.redaction import redact
+
+__all__ = [
+    "M3UEntry",
+    "M3UParser",
+    "ParseReport",
+    "ParserOptions",
+    "PlaylistHeader",
+    "iter_m3u",
+    "parse_m3u",
+    "render_m3u",
+    "write_m3u",
+]
+
+SkipReason = Literal[
+    "extinf_without_url",
+    "url_without_extinf",
+    "malformed_extinf",
+    "duplicate_extinf",
+    "not_a_url",
+    "scheme_not_allowed",
+    "line_too_long",
+    "nul_byte",
+]
+
+_LINES_KEPT_PER_REASON = 20
+_SKELETON_CACHE_SIZE = 1024
+_BOM = b"\xef\xbb\xbf"
+_EPG_ATTRS = ("x-tvg-url", "url-tvg", "tvg-url")
+_NOT_A_PLAYLIST_HINT = "Check the playlist URL and credentials; the previous catalogue was kept."
+
+_DURATION = r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+))"
+_DURATION_RE = re.compile(_DURATION)
+_SKELETON_HEAD = re.compile(rf"#EXTINF:{_DURATION}\s+([^\s=,\"']+)=")
+_SKELETON_KEY = re.compile(r"\s+([^\s=,\"']+)=")
+_ATTR_HEAD = re.compile(r"""\s*(?:(,)|([^\s=,"']+)(=?)|(["']))""")
+_UNQUOTED_VALUE = re.compile(r"[^\s,]*")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
+_HEADER_SUFFIX = re.compile(r"[A-Za-z0-9-]+=[^&]*(?:&[A-Za-z0-9-]+=[^&]*)*")
+_UNICODE_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+_CYRILLIC_RUN = re.compile(rb"[\xc0-\xff]{3}")
+_ASCII_CONTROLS = tuple(bytes([b]) for b in (*range(0x00, 0x20), 0x7F) if b not in (0x0A, 0x0D))
+_ASCII_CONTROL_TO_SPACE = bytes.maketrans(b"".join(_ASCII_CONTROLS), b" " * len(_ASCII_CONTROLS))
+
+_Extinf = tuple[float, dict[str, str], str]  # duration, attributes, title
+_NO_PENDING: tuple[int, float, dict[str, str], str] = (0, -1.0, {}, "")  # line 0: no #EXTINF waits
+_Skeleton = tuple[float, tuple[str, ...], "Callable[[tuple[str, ...], list[str]], dict[str, str]]"]
+
+
+@dataclass(slots=True)
+class M3UEntry:
+    """One playlist entry: an ``#EXTINF`` (or none) and the URL line that closes it."""
+
+    title: str
+    url: str
+    duration: float = -1.0
+    attrs: dict[str, str] = field(default_factory=dict)
+    group: str | None = None
+    vlc_options: dict[str, str] = field(default_factory=dict)
+    kodi_props: dict[str, str] = field(default_factory=dict)
+    line_no: int = 0
+
+    @property
+    def tvg_id(self) -> str | None:
+        return self.attrs.get("tvg-id") or None
+
+    @property
+    def tvg_name(self) -> str | None:
+        return self.attrs.get("tvg-name") or None
+
+    @property
+    def tvg_logo(self) -> str | None:
+        return self.attrs.get("tvg-logo") or None
+
+    @property
+    def tvg_chno(self) -> str | None:
+        return self.attrs.get("tvg-chno") or None
+
+    @property
+    def user_agent(self) -> str | None:
+        return self.vlc_options.get("http-user-agent") or self.attrs.get("user-agent") or None
+
+    @property
+    def referrer(self) -> str | None:
+        options = self.vlc_options
+        return options.get("http-referrer") or options.get("http-referer") or self.attrs.get("referrer") or None
+
+
+@dataclass(slots=True)
+class PlaylistHeader:
+    """The ``#EXTM3U`` line: its attributes and the EPG (XMLTV) URLs it names."""
+
+    attrs: dict[str, str] = field(default_factory=dict)
+    epg_urls: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ParseReport:
+    """What happened while parsing one source; complete once :meth:`M3UParser.close` has run.
+
+    ``skipped`` counts lines that were dropped (with the entry they belonged to); ``repaired`` counts entries that
+    were imported after a repair (``malformed_extinf``, ``url_without_extinf``). Both keep the first 20 line
+    numbers per reason in ``skipped_lines`` / ``repaired_lines``.
+    """
+
+    source: str
+    header: PlaylistHeader = field(default_factory=PlaylistHeader)
+    entries: int = 0
+    lines: int = 0
+    bytes_read: int = 0
+    decode_replacements: int = 0
+    skipped: collections.Counter[str] = field(default_factory=collections.Counter)
+    skipped_lines: dict[str, list[int]] = field(default_factory=dict)
+    repaired: collections.Counter[str] = field(default_factory=collections.Counter)
+    repaired_lines: dict[str, list[int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.source = redact(self.source)
+
+
+class ParserOptions(TypedDict, total=False):
+    """Keyword options of :class:`M3UParser`, accepted by :func:`iter_m3u` and :func:`parse_m3u` as well."""
+
+    source: str
+    allowed_schemes: Iterable[str]
+    max_line_bytes: int
+    max_entries: int
+    max_bytes: int | None
+
+
+@dataclass(slots=True)
+class _Directives:
+    """``#EXTGRP`` / ``#EXTVLCOPT`` / ``#KODIPROP`` lines waiting for the next URL line."""
+
+    group: str | None = None
+    vlc: dict[str, str] = field(default_factory=dict)
+    kodi: dict[str, str] = field(default_factory=dict)
+
+
+class M3UParser:
+    """Incremental M3U parser: ``feed`` chunks split anywhere, then ``close``; iterate both to get the entries."""
+
+    def __init__(
+        self,
+        *,
+        source: str = "playlist",
+        allowed_schemes: Iterable[str] = DEFAULT_SCHEMES,
+        max_line_bytes: int = 64 * 1024,
+        max_entries: int = 2_000_000,
+        max_bytes: int | None = None,
+    ) -> None:
+        self.report = ParseReport(source=source)
+        self._allowed = frozenset(scheme.lower() for scheme in allowed_schemes)
+        self._url_prefixes = tuple(f"{scheme}://" for scheme in sorted(self._allowed))
+        self._max_line_bytes = max_line_bytes
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._tail = b""
+        self._sniffed = False
+        self._discarding = False
+        self._after_cr = False
+        self._closed = False
+        self._first_text = b""
+        self._header_seen = False
+        self._extinf_lines = 0
+        self._pending: tuple[int, float, dict[str, str], str] = _NO_PENDING
+        self._directives: _Directives | None = None
+        self._skeletons: dict[tuple[str, ...], _Skeleton] = {}
+
+    # -- input ------------------------------------------------------------------------------------------------
+
+    def feed(self, chunk: bytes) -> Iterator[M3UEntry]:
+        """Parse ``chunk`` and yield the entries it completes (the generator must be iterated)."""
+        report = self.report
+        report.bytes_read += len(chunk)
+        if self._max_bytes is not None and report.bytes_read > self._max_bytes:
+            raise self._limit_error(f"is larger than {self._max_bytes:,} bytes", "M3U_STRM_MAX_PLAYLIST_BYTES")
+        if self._discarding:
+            chunk = self._discard_long_line(chunk)
+        if self._after_cr and chunk:  # the previous chunk ended in CR: a LF here is the rest of that CRLF
+            self._after_cr = False
+            chunk = chunk.removeprefix(b"\n")
+        if not self._sniffed and chunk:
+            chunk, self._tail = self._tail + chunk, b""
+            sniffed = self._sniff(chunk)
+            if sniffed is None:  # a partial BOM: wait for more bytes
+                self._tail = chunk
+                return
+            chunk = sniffed
+        if not chunk:
+            return
+        # Split the chunk itself (no copy of it); the unfinished last line waits in the tail for the next chunk.
+        lines = chunk.splitlines()
+        tail = self._tail
+        if tail:
+            lines[0] = tail + lines[0]
+        last = chunk[-1]
+        if last == 0x0A or last == 0x0D:
+            self._tail = b""
+            self._after_cr = last == 0x0D
+        else:
+            self._tail = lines.pop()
+        if lines:
+            may_hide_controls = _may_hide_unicode_control(chunk) or _may_hide_unicode_control(tail)
+            yield from self._parse_lines(self._screen(lines, chunk, tail), may_hide_controls)
+        if len(self._tail) > self._max_line_bytes:
+            self._skip("line_too_long", report.lines + 1)
+            self._tail = b""
+            self._discarding = True
+
+    def close(self) -> Iterator[M3UEntry]:
+        """Parse the last line, finish the report, and raise :class:`NotAPlaylistError` for non-playlists."""
+        if self._closed:
+            return
+        self._closed = True
+        if not self._sniffed:
+            raise self._not_a_playlist("an empty response")
+        tail, self._tail = self._tail, b""
+        if tail and not self._discarding:
+            yield from self._parse_lines(self._screen([tail], tail, b""), _may_hide_unicode_control(tail))
+        if self._pending[0]:
+            self._skip("extinf_without_url", self._pending[0])
+            self._pending = _NO_PENDING
+        report = self.report
+        if not (self._header_seen or self._extinf_lines or report.entries or report.skipped["scheme_not_allowed"]):
+            first_line = self._first_text.splitlines()[0].decode("utf-8", "replace")
+            raise self._not_a_playlist(f"a text document with no playlist entries (it starts with {first_line!r})")
+        self._summarise()
+
+    # -- line handling ----------------------------------------------------------------------------------------
+
+    def _screen(self, lines: list[bytes], chunk: bytes, tail: bytes) -> list[bytes]:
+        """Blank out over-long and NUL lines (keeping line numbers), turn other control bytes into spaces.
+
+        ``chunk`` and ``tail`` are the bytes ``lines`` came from: one cheap look at them spares clean chunks the
+        line-by-line pass.
+        """
+        cap = self._max_line_bytes
+        # Only a chunk longer than the cap can hold a whole over-long line; else only the first (tail-joined) one.
+        too_long = max(map(len, lines)) > cap if len(chunk) > cap else len(lines[0]) > cap
+        if not too_long and not _has_ascii_control(chunk) and not (tail and _has_ascii_control(tail)):
+            return lines
+        screened = []
+        line_no = self.report.lines
+        for raw in lines:
+            line_no += 1
+            if len(raw) > self._max_line_bytes:
+                self._skip("line_too_long", line_no)
+                raw = b""
+            elif b"\x00" in raw:
+                self._skip("nul_byte", line_no)
+                raw = b""
+            screened.append(raw.translate(_ASCII_CONTROL_TO_SPACE))
+        return screened
+
+    def _parse_lines(self, lines: list[bytes], may_hide_controls: bool) -> Iterator[M3UEntry]:
+        # The hot loop. Its fast path takes the shape nearly every line of a provider playlist has: a canonical
+        # #EXTINF whose outline (the text outside the quotes) is already known, directly followed by a plain URL,
+        # with nothing pending. It keeps its state in locals and reads the URL line itself. Any other line, and
+        # a fast-path candidate that turns out not to fit, goes to _careful_line, which holds the state in self.
+        # Each call and attribute lookup here runs per line: measure (bench/parse_m3u.py) before changing it.
+        report = self.report
+        skeletons = self._skeletons
+        url_prefixes = self._url_prefixes
+        max_entries = self._max_entries
+        careful_line = self._careful_line
+        entries = report.entries
+        line_no = report.lines
+        idle = self._idle()
+        rows = iter(lines)
+        for raw in rows:
+            line_no += 1
+            try:
+                line = raw.decode().strip()
+            except UnicodeDecodeError:
+                line = self._decode_fallback(raw)
+            if not line:
+                continue
+            if not line.isascii():
+                line = normalize("NFC", line)
+                if may_hide_controls and _may_hide_unicode_control(raw):
+                    line = _clean_text(line)
+                    if not line:
+                        continue
+            if idle and line.startswith("#EXTINF:"):
+                parts = line.split('"')
+                known = skeletons.get(tuple(parts[0:-1:2])) if len(parts) & 1 else None
+                before, comma, title = parts[-1].partition(",")
+                if known is not None and comma and (not before or before.isspace()):
+                    extinf_line = line_no
+                    attrs = known[2](known[1], parts)
+                    following = next(rows, None)
+                    line = ""
+                    if following is not None:
+                        line_no += 1
+                        try:
+                            line = following.decode().strip()
+                        except UnicodeDecodeError:
+                            line = ""
+                    if line.isascii() and line.startswith(url_prefixes) and "|" not in line:
+                        title = title.strip() or attrs.get("tvg-name") or _title_from_url(line)
+                        group = attrs.get("group-title") or None
+                        entry = M3UEntry(title, line, known[0], attrs, group, {}, {}, extinf_line)
+                        if entries >= max_entries:
+                            report.entries = entries
+                            raise self._limit_error(f"has more than {max_entries:,} entries", "M3U_STRM_MAX_ENTRIES")
+                        entries += 1
+                        yield entry
+                        continue
+                    # Not a plain URL after all: hand the #EXTINF over and read this line carefully.
+                    self._extinf_lines += 1
+                    self._pending = (extinf_line, known[0], attrs, title.strip())
+                    idle = False
+                    if following is None:  # the #EXTINF ended the block
+                        continue
+                    line = self._decode_carefully(following)
+                    if not line:
+                        continue
+            careful_entry = careful_line(line, line_no)
+            idle = self._idle()
+            if careful_entry is not None:
+                if entries >= max_entries:
+                    report.entries = entries
+                    raise self._limit_error(f"has more than {max_entries:,} entries", "M3U_STRM_MAX_ENTRIES")
+                entries += 1
+                yield careful_entry
+        report.entries = entries
+        report.lines = line_no
+
+    def _idle(self) -> bool:
+        """No #EXTINF and no directive waits for a URL: the fast path may take the next #EXTINF."""
+        return not self._pending[0] and self._directives is None
+
+    def _careful_line(self, line: str, line_no: int) -> M3UEntry | None:
+        """Any line, every rule; the state (pending #EXTINF and directives) lives in self."""
+        if line[0] == "#":
+            extinf = self._read_extinf(line, line_no) if line.startswith("#EXTINF:") else self._directive(line, line_no)
+            if extinf is not None:
+                self._extinf_lines += 1
+                if self._pending[0]:
+                    self._skip("duplicate_extinf", self._pending[0])
+                self._pending = (line_no, *extinf)
+            return None
+        headers: dict[str, str] | None = None
+        if not line.startswith(self._url_prefixes) or "|" in line:
+            target = self._url_target(line, line_no)
+            if target is None:  # the rejected line takes its #EXTINF and directives with it
+                self._pending = _NO_PENDING
+                self._directives = None
+                return None
+            line, headers = target
+        extinf_line, duration, attrs, title = self._pending
+        if extinf_line:
+            self._pending = _NO_PENDING
+            title = title or attrs.get("tvg-name") or _title_from_url(line)
+            entry = M3UEntry(title, line, duration, attrs, attrs.get("group-title") or None, line_no=extinf_line)
+        else:
+            self._repair("url_without_extinf", line_no)
+            entry = M3UEntry(_title_from_url(line), line, line_no=line_no)
+        if headers is not None or self._directives is not None:
+            self._attach_directives(entry, headers)
+        return entry
+
+    def _decode_carefully(self, raw: bytes) -> str:
+        """One line as the hot loop would decode it: UTF-8 or a fallback, NFC, no control characters."""
+        try:
+            return _clean_text(raw.decode())
+        except UnicodeDecodeError:
+            return self._decode_fallback(raw)
+
+    def _decode_fallback(self, raw: bytes) -> str:
+        self.report.decode_replacements += 1
+        return _clean_text(_decode_legacy(raw))
+
+    def _read_extinf(self, line: str, line_no: int) -> _Extinf:
+        """An #EXTINF the inline fast path did not take: learn its outline if it is canonical, else read it slowly."""
+        return _extinf_fast(line, self._skeletons) or self._parse_extinf(line, line_no)
+
+    def _directive(self, line: str, line_no: int) -> _Extinf | None:
+        """Handle a ``#`` line other than a canonical ``#EXTINF:``; return the #EXTINF it turned out to be."""
+        tag = line[:11].upper()
+        if tag.startswith("#EXTINF"):
+            return self._parse_extinf(line, line_no)
+        if tag.startswith("#EXTM3U"):
+            self._read_header(line)
+        elif tag.startswith("#EXTGRP:"):
+            self._pending_directives().group = line[8:].strip() or None
+        elif tag.startswith("#EXTVLCOPT:"):
+            key, _, value = line[11:].partition("=")
+            if key.strip():
+                self._pending_directives().vlc[key.strip().lower()] = value.strip()
+        elif tag.startswith("#KODIPROP:"):
+            key, _, value = line[10:].partition("=")
+            if key.strip():
+                self._pending_directives().kodi[key.strip()] = value.strip()
+        return None
+
+    def _pending_directives(self) -> _Directives:
+        if self._directives is None:
+            self._directives = _Directives()
+        return self._directives
+
+    def _attach_directives(self, entry: M3UEntry, headers: dict[str, str] | None) -> None:
+        if headers:
+            entry.vlc_options.update(headers)
+        directives, self._directives = self._directives, None
+        if directives is None:
+            return
+        entry.vlc_options.update(directives.vlc)
+        entry.kodi_props.update(directives.kodi)
+        if entry.group is None:
+            entry.group = directives.group
+
+    def _read_header(self, line: str) -> None:
+        attrs, _title, _clean = _scan_attributes(line, 7)
+        header = self.report.header
+        self._header_seen = True
+        for key, value in attrs.items():
+            header.attrs.setdefault(key, value)
+            if key in _EPG_ATTRS:
+                for url in value.split(","):
+                    url = url.strip()
+                    if url and url not in header.epg_urls:
+                        header.epg_urls.append(url)
+
+    def _parse_extinf(self, line: str, line_no: int) -> _Extinf:
+        """The careful #EXTINF reader for everything the fast path does not accept."""
+        text = line[7:]
+        malformed = not text.startswith(":")
+        position = 0 if malformed else 1
+        match = _DURATION_RE.match(text, position)
+        if match is None:
+            duration = -1.0
+            malformed = malformed or not text[position:].lstrip().startswith(",")
+        else:
+            duration = float(match.group(1))
+            position = match.end()
+        attrs, title, clean = _scan_attributes(text, position)
+        if malformed or not clean or title is None:
+            self._repair("malformed_extinf", line_no)
+        return duration, attrs, title or ""
+
+    def _url_target(self, line: str, line_no: int) -> tuple[str, dict[str, str] | None] | None:
+        """Check a URL line the fast path did not accept: scheme, shape, Kodi header suffix."""
+        match = _SCHEME.match(line)
+        if match is None:
+            self._skip("not_a_url", line_no)
+            return None
+        if match.group(1).lower() not in self._allowed:
+            self._skip("scheme_not_allowed", line_no)
+            return None
+        if not line.startswith("//", match.end()):
+            self._skip("not_a_url", line_no)
+            return None
+        url, bar, suffix = line.partition("|")
+        if not bar or not _HEADER_SUFFIX.fullmatch(suffix):
+            return line, None
+        return url.rstrip(), _headers_from_suffix(suffix)
+
+    def _discard_long_line(self, chunk: bytes) -> bytes:
+        """Drop the rest of an over-long line; keep its line break so the line is still counted once."""
+        ends = [at for at in (chunk.find(b"\n"), chunk.find(b"\r")) if at >= 0]
+        if not ends:
+            return b""
+        self._discarding = False
+        return chunk[min(ends) :]
+
+    # -- not a playlist, limits, bookkeeping ------------------------------------------------------------------
+
+    def _sniff(self, data: bytes) -> bytes | None:
+        """Drop a BOM and refuse what is clearly no playlist, looking at the first non-blank bytes only."""
+        if len(data) < len(_BOM) and _BOM.startswith(data) and data:
+            return None
+        data = data.removeprefix(_BOM)
+        head = data.lstrip()
+        if not head:
+            return data
+        self._sniffed = True
+        self._first_text = head[:200]
+        described = _describe_non_playlist(head[:512])
+        if described is not None:
+            what, hint = described
+            raise self._not_a_playlist(what, hint)
+        return data
+
+    def _not_a_playlist(self, what: str, hint: str = _NOT_A_PLAYLIST_HINT) -> NotAPlaylistError:
+        return NotAPlaylistError(f"The provider {self.report.source!r} returned {what}, not a playlist.", hint=hint)
+
+    def _limit_error(self, what: str, setting: str) -> LimitExceededError:
+        return LimitExceededError(
+            f"The playlist from {self.report.source!r} {what}.",
+            hint=f"Raise {setting} if the playlist really is this large; nothing from it was imported.",
+        )
+
+    def _skip(self, reason: SkipReason, line_no: int) -> None:
+        _count(self.report.skipped, self.report.skipped_lines, reason, line_no)
+
+    def _repair(self, reason: SkipReason, line_no: int) -> None:
+        _count(self.report.repaired, self.report.repaired_lines, reason, line_no)
+
+    def _summarise(self) -> None:
+        report = self.report
+        if not self._header_seen:
+            report.warnings.append("The playlist has no #EXTM3U header; it was read as a plain M3U list.")
+        if report.decode_replacements:
+            report.warnings.append(
+                f"{report.decode_replacements:,} lines were not valid UTF-8 and were decoded with a fallback."
+            )
+        if report.skipped["line_too_long"]:
+            report.warnings.append(
+                f"{report.skipped['line_too_long']:,} lines longer than {self._max_line_bytes:,} bytes were skipped; "
+                "raise M3U_STRM_MAX_LINE_BYTES to keep them."
+            )
+
+
+def iter_m3u(
+    chunks: Iterable[bytes], *, report_to: list[ParseReport] | None = None, **parser_options: Unpack[ParserOptions]
+) -> Iterator[M3UEntry]:
+    """Parse a stream of byte chunks; the report (complete at the end) is appended to ``report_to``."""
+    parser = M3UParser(**parser_options)
+    if report_to is not None:
+        report_to.append(parser.report)
+    for chunk in chunks:
+        yield from parser.feed(chunk)
+    yield from parser.close()
+
+
+def parse_m3u(
+    data: bytes | str | Iterable[bytes], **parser_options: Unpack[ParserOptions]
+) -> tuple[list[M3UEntry], ParseReport]:
+    """Parse a whole playlist held in memory (or an iterable of chunks) into a list and its report."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    chunks = _slices(data, 64 * 1024) if isinstance(data, bytes | bytearray | memoryview) else data
+    reports: list[ParseReport] = []
+    entries = list(iter_m3u(chunks, report_to=reports, **parser_options))
+    return entries, reports[0]
+
+
+# -- helpers ----------------------------------------------------------------------------------------------------
+
+
+def _extinf_fast(line: str, skeletons: dict[tuple[str, ...], _Skeleton]) -> _Extinf | None:
+    """Read ``#EXTINF:-1 a="1" b="2",Title`` by splitting on quotes; None when the line needs the careful reader.
+
+    The text outside the quotes (``'#EXTINF:-1 a='``, ``' b='``) repeats from entry to entry, so it is checked once
+    and remembered with its duration and keys.
+    """
+    parts = line.split('"')
+    if not len(parts) & 1 or len(parts) == 1:
+        return None
+    outline = tuple(parts[0:-1:2])
+    known = skeletons.get(outline)
+    if known is None:
+        # Only good outlines are remembered: a bad one often holds text (a single-quoted value) and never repeats.
+        known = _learn_skeleton(outline)
+        if known is None:
+            return None
+        if len(skeletons) < _SKELETON_CACHE_SIZE:
+            skeletons[outline] = known
+    before, comma, title = parts[-1].partition(",")
+    if not comma or (before and not before.isspace()):
+        return None
+    duration, keys, build_attrs = known
+    return duration, build_attrs(keys, parts), title.strip()
+
+
+def _learn_skeleton(outline: tuple[str, ...]) -> _Skeleton | None:
+    head = _SKELETON_HEAD.fullmatch(outline[0])
+    if head is None:
+        return None
+    keys = [head.group(2).lower()]
+    for part in outline[1:]:
+        match = _SKELETON_KEY.fullmatch(part)
+        if match is None:
+            return None
+        keys.append(match.group(1).lower())
+    return float(head.group(1)), tuple(keys), _ATTR_BUILDERS.get(len(keys), _attrs_n)
+
+
+# Building the attribute dict with a dict display is 2.5x faster than dict(zip(...)): one builder per common
+# attribute count. ``parts`` is the #EXTINF line split on '"': values sit at the odd indexes.
+def _attrs_1(k: tuple[str, ...], p: list[str]) -> dict[str, str]:
+    return {k[0]: p[1]}
+
+
+def _attrs_2(k: tuple[str, ...], p: list[str]) -> dict[str, str]:
+    return {k[0]: p[1], k[1]: p[3]}
+
+
+def _attrs_3(k: tuple[str, ...], p: list[str]) -> dict[str, str]:
+    return {k[0]: p[1], k[1]: p[3], k[2]: p[5]}
+
+
+def _attrs_4(k: tuple[str, ...], p: list[str]) -> dict[str, str]:
+    return {k[0]: p[1], k[1]: p[3], k[2]: p[5], k[3]: p[7]}
+
+
+def _attrs_5(k: tuple[str, ...], p: list[str]) -> dict[str, str]:
+    return {k[0]: p[1], k[1]: p[3], k[2]: p[5], k[3]: p[7], k[4]: p[9]}
+
+
+def _attrs_6(k: tuple[str, ...], p: list[str]) -> dict[str, str]:
+    return {k[0]: p[1], k[1]: p[3], k[2]: p[5], k[3]: p[7], k[4]: p[9], k[5]: p[11]}
+
+
+def _attrs_n(k: tuple[str, ...], p: list[str]) -> dict[str, str]:
+    return dict(zip(k, p[1::2], strict=True))
+
+
+_ATTR_BUILDERS = {1: _attrs_1, 2: _attrs_2, 3: _attrs_3, 4: _attrs_4, 5: _attrs_5, 6: _attrs_6}
+
+
+def _scan_attributes(text: str, position: int) -> tuple[dict[str, str], str | None, bool]:
+    """Read ``key="value"`` pairs from ``position`` up to the first comma outside quotes.
+
+    Returns the attributes, the title (None when there is no such comma) and whether the text was well formed
+    (False after repairing an unterminated quote).
+    """
+    attrs: dict[str, str] = {}
+    while (match := _ATTR_HEAD.match(text, position)) is not None:
+        comma, key, equals, stray_quote = match.groups()
+        position = match.end()
+        if comma:
+            return attrs, text[position:].strip(), True
+        if key and not equals:  # a bare word: ignored
+            continue
+        quote = stray_quote or text[position : position + 1]
+        if quote not in ('"', "'"):
+            value_match = _UNQUOTED_VALUE.match(text, position)
+            assert value_match is not None  # matches the empty string at worst
+            attrs[key.lower()] = value_match.group()
+            position = value_match.end()
+            continue
+        start = position if stray_quote else position + 1
+        close = text.find(quote, start)
+        if close < 0:  # unterminated: the value runs to the last comma, the rest is the title
+            rest = text[start:]
+            last_comma = rest.rfind(",")
+            if key:
+                attrs[key.lower()] = (rest[:last_comma] if last_comma >= 0 else rest).strip()
+            return attrs, (rest[last_comma + 1 :].strip() if last_comma >= 0 else None), False
+        if key:
+            attrs[key.lower()] = text[start:close]
+        position = close + 1
+    return attrs, None, True
+
+
+def _headers_from_suffix(suffix: str) -> dict[str, str]:
+    """``User-Agent=x&Referer=y`` (Kodi's ``url|headers``) as VLC option names."""
+    headers = {}
+    for pair in suffix.split("&"):
+        name, _, value = pair.partition("=")
+        name = name.lower()
+        option = {"user-agent": "http-user-agent", "referer": "http-referrer", "referrer": "http-referrer"}.get(
+            name, f"http-{name}"
+        )
+        headers[option] = _clean_text(unquote(value).strip())
+    return headers
+
+
+def _title_from_url(url: str) -> str:
+    """A readable title for a URL without #EXTINF: its last path segment without extension, never credentials."""
+    path = url.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    segment = path.rsplit("/", 1)[-1].rsplit("@", 1)[-1]
+    stem, dot, extension = segment.rpartition(".")
+    if dot and stem and extension.isalnum() and len(extension) <= 5:
+        segment = stem
+    return _clean_text(unquote(segment).strip()) or url
+
+
+def _clean_text(text: str) -> str:
+    """NFC, control characters to spaces, U+FEFF removed, stripped."""
+    text = normalize("NFC", text)
+    if _UNICODE_CONTROL.search(text) is not None:
+        text = _UNICODE_CONTROL.sub(lambda m: "" if m.group() == "\ufeff" else " ", text)
+    return text.strip()
+
+
+def _decode_legacy(raw: bytes) -> str:
+    """Decode a line that is not strict UTF-8 (see the module docstring for the order of guesses)."""
+    text = raw.decode("utf-8", "replace")
+    if not text.replace("\ufffd", "").isascii():
+        return text  # real UTF-8 with a few damaged bytes
+    codecs = ("cp1251", "cp1252") if _CYRILLIC_RUN.search(raw) else ("cp1252",)
+    for codec in codecs:
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
+
+
+def _may_hide_unicode_control(raw: bytes) -> bool:
+    # C1 controls, U+2028/2029 and U+FEFF all start with one of these bytes in UTF-8 (memchr each).
+    return b"\xc2" in raw or b"\xe2" in raw or b"\xef" in raw
+
+
+def _has_ascii_control(block: bytes) -> bool:
+    # A memchr per control byte is several times faster than one regex or translate pass over the block.
+    return any(control in block for control in _ASCII_CONTROLS)
+
+
+def _describe_non_playlist(head: bytes) -> tuple[str, str] | None:
+    """What the first bytes of a response are, when they are clearly not a playlist."""
+    lowered = head[:512].lower()
+    if lowered.startswith(b"<"):
+        if b"<html" in lowered or b"<!doctype html" in lowered:
+            return "an HTML page", _NOT_A_PLAYLIST_HINT
+        if b"<tv" in lowered:
+            return "an XMLTV guide", "Use this URL as an EPG source, not as a playlist."
+        return "an HTML or XML document", _NOT_A_PLAYLIST_HINT
+    if lowered.startswith(b"[playlist]"):
+        return "a PLS playlist", "Use the provider's M3U (m3u_plus) URL instead."
+    if lowered.startswith((b"{", b"[")):
+        return "a JSON document", _NOT_A_PLAYLIST_HINT
+    if lowered.startswith(b"\x1f\x8b"):
+        return "gzip-compressed data", "The server sent compressed data without saying so; check the URL."
+    if lowered.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16 text", "Save the playlist as UTF-8."
+    return None
+
+
+def _count(counter: collections.Counter[str], lines: dict[str, list[int]], reason: str, line_no: int) -> None:
+    counter[reason] += 1
+    kept = lines.setdefault(reason, [])
+    if len(kept) < _LINES_KEPT_PER_REASON:
+        kept.append(line_no)
+
+
+def _slices(data: bytes | bytearray | memoryview, size: int) -> Iterator[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(view), size):
+        yield bytes(view[start : start + size])

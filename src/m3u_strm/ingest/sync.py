@@ -1,0 +1,283 @@
+"""Provider sync: fetch everything, then apply it in one transaction, and log the attempt either way.
+
+    begin_sync   take the provider's sync lock (a conditional UPDATE, so it holds across processes) and
+                 open a ``provider_syncs`` row with status ``running``
+    run_sync     fetch phase (network, into a disk spool; no table touched)
+                 → database phase (staging tables + set-based diff, guide, provider and log row; one commit)
+                 → on any failure: the log row says why, the catalogue is untouched
+                 → the lock is released in every case
+
+A fetch that yields no streams, movies or series is an :class:`EmptyCatalogueError`: an empty answer from a
+provider never wipes the catalogue.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import anyio
+import httpx
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.orm import Session
+
+from m3u_strm.config import Settings, get_settings
+from m3u_strm.db.models import Provider, ProviderSync, VodEpisode, VodSeries
+from m3u_strm.errors import EmptyCatalogueError, InputError, M3UStrmError, SyncAlreadyRunningError
+from m3u_strm.ingest.fetch import FetchReport, Progress, ProviderSource, fetch_guide, fetch_m3u, fetch_xtream
+from m3u_strm.ingest.guide import replace_guide
+from m3u_strm.ingest.providers import get_provider, register_provider_secrets
+from m3u_strm.ingest.snapshot import DiffCounts, apply_snapshot
+from m3u_strm.ingest.spool import KINDS, RowSpool
+from m3u_strm.privacy.redaction import redact
+
+log = logging.getLogger(__name__)
+
+#: A lock older than this belongs to a process that died mid-sync; the next sync may take it over.
+STALE_LOCK = timedelta(hours=2)
+_COUNT_PREFIX = {"streams": "streams", "movies": "movies", "series": "series", "episodes": "episodes"}
+
+
+@dataclass(frozen=True)
+class SyncTicket:
+    provider_id: int
+    sync_id: int
+    lock: str
+
+
+def begin_sync(engine: Engine, provider_ref: int | str, *, trigger: str = "manual") -> SyncTicket:
+    """Take the provider's sync lock and open its log row, or raise SyncAlreadyRunningError."""
+    now = datetime.now(UTC)
+    lock = uuid.uuid4().hex
+    with Session(engine) as session, session.begin():
+        provider = get_provider(session, provider_ref)
+        if not provider.enabled:
+            raise InputError(f"Provider {provider.name!r} is disabled.", hint="Enable it before syncing.")
+        taken = (
+            session.connection()
+            .execute(
+                update(Provider)
+                .where(
+                    Provider.id == provider.id,
+                    or_(Provider.sync_lock.is_(None), Provider.sync_locked_at < now - STALE_LOCK),
+                )
+                .values(sync_lock=lock, sync_locked_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            .rowcount
+        )
+        if taken != 1:
+            raise SyncAlreadyRunningError(provider.name)
+        row = ProviderSync(provider_id=provider.id, trigger=trigger, status="running", started_at=now)
+        session.add(row)
+        session.flush()
+        return SyncTicket(provider.id, row.id, lock)
+
+
+def _source(engine: Engine, provider_id: int) -> tuple[ProviderSource, dict[str, str], datetime | None]:
+    with Session(engine) as session:
+        provider = session.get(Provider, provider_id)
+        assert provider is not None
+        register_provider_secrets(provider)
+        source = ProviderSource(
+            id=provider.id, name=provider.name, kind=provider.kind, url=provider.url or "",
+            username=provider.username, password=provider.password, epg_url=provider.epg_url,
+            user_agent=provider.user_agent, max_connections=provider.max_connections,
+        )  # fmt: skip
+        known_series = dict(
+            session.execute(
+                select(VodSeries.item_key, VodSeries.content_hash).where(
+                    VodSeries.provider_id == provider_id, VodSeries.removed_at.is_(None)
+                )
+            ).all()
+        )
+        return source, known_series, provider.last_success_at
+
+
+async def run_sync(
+    engine: Engine,
+    ticket: SyncTicket,
+    *,
+    settings: Settings | None = None,
+    http: httpx.AsyncClient | None = None,
+    progress: Progress | None = None,
+) -> ProviderSync:
+    """Run a sync begun with :func:`begin_sync`; never raises for provider or input trouble (it is logged)."""
+    settings = settings or get_settings()
+    started = time.monotonic()
+    report = FetchReport()
+    own_client = http is None
+    client = http or httpx.AsyncClient(timeout=settings.fetch_timeout_seconds, follow_redirects=True)
+    try:
+        source, known_series, last_success = _source(engine, ticket.provider_id)
+        with RowSpool() as spool:
+            try:
+                await _fetch(client, source, settings, spool, report, known_series, progress)
+                if progress:
+                    progress("saving", spool.total)
+                return await anyio.to_thread.run_sync(
+                    _apply, engine, ticket, spool, report, settings, started, last_success
+                )
+            except M3UStrmError as exc:
+                log.warning("sync of %s failed: %s", source.name, exc)
+                return _record_failure(engine, ticket, report, exc, started)
+            except Exception as exc:
+                log.exception("sync of provider %s failed unexpectedly", ticket.provider_id)
+                return _record_failure(engine, ticket, report, exc, started)
+    finally:
+        _release(engine, ticket)
+        if own_client:
+            await client.aclose()
+
+
+async def _fetch(
+    client: httpx.AsyncClient,
+    source: ProviderSource,
+    settings: Settings,
+    spool: RowSpool,
+    report: FetchReport,
+    known_series: dict[str, str],
+    progress: Progress | None,
+) -> None:
+    if progress:
+        progress("downloading", 0)
+    if source.kind == "xtream":
+        await fetch_xtream(client, source, settings, spool, report, known_series=known_series)
+    else:
+        await fetch_m3u(client, source, settings, spool, report)
+    if progress:
+        progress("guide", spool.total)
+    await fetch_guide(client, source, settings, spool, report)
+    if not (spool.counts["streams"] or spool.counts["movies"] or spool.counts["series"]):
+        raise EmptyCatalogueError(
+            f"The provider {source.name!r} returned an empty catalogue (no channels, movies or series).",
+            hint="The stored catalogue was kept. Check the provider's account and playlist URL.",
+        )
+
+
+def _apply(
+    engine: Engine,
+    ticket: SyncTicket,
+    spool: RowSpool,
+    report: FetchReport,
+    settings: Settings,
+    started: float,
+    last_success: datetime | None,
+) -> ProviderSync:
+    now = datetime.now(UTC)
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        connection = session.connection()
+        row = session.get_one(ProviderSync, ticket.sync_id)
+        for kind in KINDS:
+            scope = None
+            if kind == "episodes" and report.refreshed_series is not None:
+                gone_series = select(VodSeries.item_key).where(
+                    VodSeries.provider_id == ticket.provider_id, VodSeries.removed_at.is_not(None)
+                )
+                scope = or_(
+                    VodEpisode.series_key.in_(sorted(report.refreshed_series)), VodEpisode.series_key.in_(gone_series)
+                )
+            counts = apply_snapshot(
+                connection, kind, ticket.provider_id, spool.batches(kind), now=now, removal_scope=scope
+            )
+            _store_counts(row, kind, counts)
+        if report.guide_path is not None:
+            _apply_guide(session, ticket, report, settings, row)
+        provider = session.get_one(Provider, ticket.provider_id)
+        _update_provider(provider, report, now, success=True)
+        _finish(row, report, started, status="success")
+        row.freshness_hours = (now - last_success).total_seconds() / 3600 if last_success else None
+    return row
+
+
+def _apply_guide(
+    session: Session, ticket: SyncTicket, report: FetchReport, settings: Settings, row: ProviderSync
+) -> None:
+    assert report.guide_path is not None
+    savepoint = session.begin_nested()
+    try:
+        guide = replace_guide(
+            session.connection(), ticket.provider_id, report.guide_path, source="guide",
+            max_bytes=settings.max_xmltv_bytes,
+        )  # fmt: skip
+    except M3UStrmError as exc:
+        savepoint.rollback()
+        report.warnings.append(f"Guide not updated: {exc}")
+        return
+    savepoint.commit()
+    row.epg_channels, row.epg_programmes = guide.channels, guide.programmes
+    report.skipped.update({f"guide_{reason}": n for reason, n in guide.skipped.items()})
+
+
+def _store_counts(row: ProviderSync, kind: str, counts: DiffCounts) -> None:
+    prefix = _COUNT_PREFIX[kind]
+    setattr(row, f"{prefix}_added", counts.added)
+    setattr(row, f"{prefix}_updated", counts.updated)
+    setattr(row, f"{prefix}_removed", counts.removed)
+    if counts.duplicates and kind != "series":  # M3U episodes repeat their series row on purpose
+        row.skipped = {**row.skipped, f"duplicate_{kind}": counts.duplicates}
+
+
+def _update_provider(provider: Provider, report: FetchReport, now: datetime, *, success: bool) -> None:
+    provider.last_sync_at = now
+    provider.last_sync_status = "success" if success else "failed"
+    if success:
+        provider.last_success_at = now
+    account = report.account
+    if account is not None:
+        provider.account_status = account.status
+        provider.account_expires_at = account.exp_date
+        if account.max_connections:
+            provider.max_connections = account.max_connections
+
+
+def _finish(row: ProviderSync, report: FetchReport, started: float, *, status: str) -> None:
+    row.status = status
+    row.finished_at = datetime.now(UTC)
+    row.duration_ms = int((time.monotonic() - started) * 1000)
+    row.http_status = report.http_status
+    row.bytes_downloaded = report.bytes_downloaded
+    row.entries_seen = report.entries_seen
+    row.skipped = {**row.skipped, **dict(report.skipped)}
+    row.warnings = [redact(w) for w in report.warnings[:100]]
+
+
+def _record_failure(
+    engine: Engine, ticket: SyncTicket, report: FetchReport, exc: BaseException, started: float
+) -> ProviderSync:
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        row = session.get_one(ProviderSync, ticket.sync_id)
+        _finish(row, report, started, status="failed")
+        row.error_count = 1
+        row.error_kind = exc.code if isinstance(exc, M3UStrmError) else type(exc).__name__
+        row.error_message = str(exc) if isinstance(exc, M3UStrmError) else redact(f"Unexpected error: {exc}")
+        provider = session.get_one(Provider, ticket.provider_id)
+        _update_provider(provider, report, datetime.now(UTC), success=False)
+    return row
+
+
+def _release(engine: Engine, ticket: SyncTicket) -> None:
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(Provider)
+            .where(Provider.id == ticket.provider_id, Provider.sync_lock == ticket.lock)
+            .values(sync_lock=None, sync_locked_at=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def sync_provider(
+    engine: Engine,
+    provider_ref: int | str,
+    *,
+    trigger: str = "manual",
+    settings: Settings | None = None,
+    http: httpx.AsyncClient | None = None,
+    progress: Progress | None = None,
+) -> ProviderSync:
+    """Begin and run one sync; raises only when it cannot begin (unknown provider, already running)."""
+    ticket = begin_sync(engine, provider_ref, trigger=trigger)
+    return await run_sync(engine, ticket, settings=settings, http=http, progress=progress)
