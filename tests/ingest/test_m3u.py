@@ -75,7 +75,7 @@ ENTRY_CASES = [
         id="comma_inside_tvg_id",
     ),
     pytest.param(
-        f"#EXTINF:-1 tvg-name='Das \"Erste\"' group-title=\"Kids' Zone\",Das \"Erste\" HD\n{URL}\n",
+        f'#EXTINF:-1 tvg-name=\'Das "Erste"\' group-title="Kids\' Zone",Das "Erste" HD\n{URL}\n',
         {"title": 'Das "Erste" HD', "attrs": {"tvg-name": 'Das "Erste"', "group-title": "Kids' Zone"}},
         id="single_quotes_around_double_and_double_around_single",
     ),
@@ -120,7 +120,7 @@ ENTRY_CASES = [
     pytest.param(
         f"#EXTINF:5400.5,Film\n{URL}\n", {"title": "Film", "duration": 5400.5}, id="positive_fractional_duration"
     ),
-    pytest.param(f"#EXTINF:0 tvg-id=\"z\",Zero\n{URL}\n", {"duration": 0.0}, id="zero_duration"),
+    pytest.param(f'#EXTINF:0 tvg-id="z",Zero\n{URL}\n', {"duration": 0.0}, id="zero_duration"),
     pytest.param(
         f'#extinf:-1 tvg-id="low",Lower\n{URL}\n',
         {"title": "Lower", "attrs": {"tvg-id": "low"}},
@@ -156,12 +156,14 @@ ENTRY_CASES = [
         id="rtl_and_emoji_kept",
     ),
     pytest.param(
-        f"#EXTINF:-1 tvg-id=\"m\",Movie\n#EXTGRP:Movies & Series\n{URL}\n",
+        f'#EXTINF:-1 tvg-id="m",Movie\n#EXTGRP:Movies & Series\n{URL}\n',
         {"group": "Movies & Series", "attrs": {"tvg-id": "m"}},
         id="extgrp_sets_group",
     ),
     pytest.param(
-        f'#EXTGRP:Ignored\n#EXTINF:-1 group-title="News",N\n{URL}\n', {"group": "News"}, id="group_title_wins_over_extgrp"
+        f'#EXTGRP:Ignored\n#EXTINF:-1 group-title="News",N\n{URL}\n',
+        {"group": "News"},
+        id="group_title_wins_over_extgrp",
     ),
     pytest.param(
         f'#EXTINF:-1 group-title="",N\n#EXTGRP:Fallback Group\n{URL}\n',
@@ -267,9 +269,7 @@ SKIP_CASES = [
     pytest.param(
         f"#EXTINF:-1,Kept\n{URL}\n#EXTINF:-1,Dangling\n", ["Kept"], {"extinf_without_url": [3]}, {}, id="extinf_at_end"
     ),
-    pytest.param(
-        f"#EXTM3U\n{URL}\n", ["12345"], {}, {"url_without_extinf": [2]}, id="url_without_extinf_is_imported"
-    ),
+    pytest.param(f"#EXTM3U\n{URL}\n", ["12345"], {}, {"url_without_extinf": [2]}, id="url_without_extinf_is_imported"),
     pytest.param(
         f"#EXTINF:-1,Gone\n[NO PUBLIC STREAM]\n#EXTINF:-1,Next\n{URL}\n",
         ["Next"],
@@ -277,8 +277,13 @@ SKIP_CASES = [
         {},
         id="no_public_stream_drops_its_extinf_only",
     ),
-    pytest.param(f"#EXTINF:-1,Rel\nchannels/one.ts\n{URL}\n", ["12345"], {"not_a_url": [2]}, {"url_without_extinf": [3]},
-                 id="relative_path"),
+    pytest.param(
+        f"#EXTINF:-1,Rel\nchannels/one.ts\n{URL}\n",
+        ["12345"],
+        {"not_a_url": [2]},
+        {"url_without_extinf": [3]},
+        id="relative_path",
+    ),
     pytest.param("#EXTINF:-1,Abs\n/srv/tv/one.ts\n", [], {"not_a_url": [2]}, {}, id="absolute_path"),
     pytest.param("#EXTINF:-1,Win\nC:\\tv\\one.ts\n", [], {"not_a_url": [2]}, {}, id="windows_path"),
     pytest.param("#EXTINF:-1,Slashless\nhttp:example.tv/x\n", [], {"not_a_url": [2]}, {}, id="scheme_without_slashes"),
@@ -321,7 +326,9 @@ SKIP_CASES = [
     pytest.param(
         f"#EXTINF:-1,Nul\x00Byte\n{URL}\n", ["12345"], {"nul_byte": [1]}, {"url_without_extinf": [2]}, id="nul_byte"
     ),
-    pytest.param(f"# just a comment\n#EXTINF:-1,C\n{URL}\n#EXT-X-ENDLIST\n", ["C"], {}, {}, id="other_comments_ignored"),
+    pytest.param(
+        f"# just a comment\n#EXTINF:-1,C\n{URL}\n#EXT-X-ENDLIST\n", ["C"], {}, {}, id="other_comments_ignored"
+    ),
 ]
 
 
@@ -339,8 +346,7 @@ def test_skips_and_repairs_are_counted_with_line_numbers(
 
 def test_rejected_url_line_takes_its_directives_with_it() -> None:
     entries, report = parse(
-        "#EXTINF:-1,Gone\n#EXTVLCOPT:http-user-agent=Gone\n#EXTGRP:Gone\n[NO PUBLIC STREAM]\n"
-        f"#EXTINF:-1,Kept\n{URL}\n"
+        f"#EXTINF:-1,Gone\n#EXTVLCOPT:http-user-agent=Gone\n#EXTGRP:Gone\n[NO PUBLIC STREAM]\n#EXTINF:-1,Kept\n{URL}\n"
     )
     assert [(e.title, e.group, e.vlc_options) for e in entries] == [("Kept", None, {})]
     assert report.skipped == {"not_a_url": 1}
@@ -451,7 +457,7 @@ def test_header_only_playlist_has_no_entries_and_no_error() -> None:
 # -- not a playlist ------------------------------------------------------------------------------------------------
 
 CLOUDFLARE_520 = (
-    b"<!DOCTYPE html>\n<!--[if lt IE 7]> <html class=\"no-js ie6 oldie\" lang=\"en-US\"> <![endif]-->\n"
+    b'<!DOCTYPE html>\n<!--[if lt IE 7]> <html class="no-js ie6 oldie" lang="en-US"> <![endif]-->\n'
     b"<head><title>provider.tv | 520: Web server is returning an unknown error</title></head>\n"
 )
 
@@ -544,12 +550,12 @@ def test_exactly_max_entries_is_allowed() -> None:
 # -- streaming ---------------------------------------------------------------------------------------------------
 
 EVERYTHING = (
-    b"\xef\xbb\xbf#EXTM3U x-tvg-url=\"http://epg.tv/a.xml,http://epg.tv/b.xml\"\r\n"
+    b'\xef\xbb\xbf#EXTM3U x-tvg-url="http://epg.tv/a.xml,http://epg.tv/b.xml"\r\n'
     + '#EXTINF:-1 tvg-id="a" tvg-name="The Good, the Bad" group-title="Films",Ünïcödé, title\r\n'.encode()
     + URL.encode()
-    + b"\r\n#EXTINF:-1 tvg-id=\"b\",Lone CR\r"
+    + b'\r\n#EXTINF:-1 tvg-id="b",Lone CR\r'
     + URL.encode()
-    + b"\r#EXTINF-1 tvg-id=\"c\",Missing colon\n"
+    + b'\r#EXTINF-1 tvg-id="c",Missing colon\n'
     + b"#EXTVLCOPT:http-user-agent=UA\n#KODIPROP:inputstream.adaptive.license_key=k:v\n"
     + URL.encode()
     + b"|Referer=http://r/\n"
@@ -557,7 +563,7 @@ EVERYTHING = (
     + URL.encode()
     + b"\n#EXTINF:-1,Nul\x00\n"
     + URL.encode()
-    + b"\n#EXTINF:-1 tvg-name=\"unterminated, x,Title\n"
+    + b'\n#EXTINF:-1 tvg-name="unterminated, x,Title\n'
     + URL.encode()
     + b"\n#EXTINF:-1,"
     + b"L" * 120
@@ -669,7 +675,7 @@ def test_render_golden_output() -> None:
     ]
     assert render_m3u(entries, header) == (
         '#EXTM3U tvg-shift="1" x-tvg-url="http://epg.tv/a.xml,http://epg.tv/b.xml"\n'
-        "#EXTINF:-1 tvg-id=\"bbc1.uk\" tvg-name='Say \"Hi\"' group-title=\"UK\",BBC One, HD\n"
+        '#EXTINF:-1 tvg-id="bbc1.uk" tvg-name=\'Say "Hi"\' group-title="UK",BBC One, HD\n'
         "#EXTVLCOPT:http-user-agent=UA/1\n"
         "http://h/1.ts\n"
         "#EXTINF:5400.5,Film\n"
@@ -695,7 +701,7 @@ def test_title_with_newline_cannot_inject_an_entry() -> None:
         pytest.param("plain", '"plain"', "plain", id="plain"),
         pytest.param('say "hi"', "'say \"hi\"'", 'say "hi"', id="double_quotes_use_single"),
         pytest.param("it's", '"it\'s"', "it's", id="apostrophe_uses_double"),
-        pytest.param("it's \"x\"", "\"it's 'x'\"", "it's 'x'", id="both_quotes_lossy"),
+        pytest.param('it\'s "x"', "\"it's 'x'\"", "it's 'x'", id="both_quotes_lossy"),
         pytest.param("a, b = c", '"a, b = c"', "a, b = c", id="comma_and_equals"),
     ],
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import pairwise
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -127,7 +128,7 @@ def test_header_round_trips(epg_urls: list[str], attrs: dict[str, str]) -> None:
 
 def parse_chunked(data: bytes, cuts: list[int], **options: Any) -> tuple[list[M3UEntry], ParseReport]:
     bounds = [0, *sorted({cut % (len(data) + 1) for cut in cuts}), len(data)]
-    chunks = [data[start:end] for start, end in zip(bounds, bounds[1:], strict=False)]
+    chunks = [data[start:end] for start, end in pairwise(bounds)]
     reports: list[ParseReport] = []
     parsed = list(iter_m3u(chunks, report_to=reports, **options))
     return parsed, reports[0]
@@ -142,7 +143,7 @@ NOISE_LINES = st.sampled_from(
         b"#EXTGRP:Some Group",
         b"#EXTVLCOPT:http-user-agent=UA",
         b"javascript:alert(1)",
-        b"#EXTINF-1 tvg-id=\"x\",No colon",
+        b'#EXTINF-1 tvg-id="x",No colon',
         b'#EXTINF:-1 tvg-name="open,Title',
         "#EXTINF:-1,Télé".encode("cp1252"),
         b"#EXTINF:-1,Nul\x00",

@@ -157,9 +157,7 @@ def test_missing_colon_extinf_in_bonaire_is_salvaged() -> None:
 
 
 def comparable(entries: list[M3UEntry]) -> list[tuple[object, ...]]:
-    return [
-        (e.title, e.url, e.duration, e.attrs, e.group, e.vlc_options, e.kodi_props, e.line_no) for e in entries
-    ]
+    return [(e.title, e.url, e.duration, e.attrs, e.group, e.vlc_options, e.kodi_props, e.line_no) for e in entries]
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,12 @@ def demo_wanted(engine: Engine, settings: Settings) -> bool:
 
 def start_demo(engine: Engine, settings: Settings) -> DemoHandle:
     """Serve the fake provider on loopback and make sure the demo provider and an admin exist."""
-    server = FakeProviderServer(build_catalogue(live=settings.demo_channels, seed=7), password=secrets.token_hex(8))
+    # A random username: a registered secret is masked everywhere, and "demo" would mask every mention of the demo.
+    server = FakeProviderServer(
+        build_catalogue(live=settings.demo_channels, seed=7),
+        username=f"viewer-{secrets.token_hex(4)}",
+        password=secrets.token_hex(12),
+    )
     server.start()
     password: str | None = None
     with Session(engine) as session, session.begin():

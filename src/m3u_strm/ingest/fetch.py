@@ -116,7 +116,7 @@ async def fetch_m3u(
         finally:
             report.absorb(stats)
     else:
-        local = read_local(source.url)
+        local = read_local(source.url, max_bytes=settings.max_playlist_bytes)
         await anyio.to_thread.run_sync(_spool_entries, parser, local, spool)
         report.bytes_downloaded += parser.report.bytes_read
     _absorb_parse(report, parser.report)
@@ -200,7 +200,11 @@ async def fetch_guide(
     if location is None:
         return
     if not _is_remote(location):
-        report.guide_path = Path(location)
+        path = Path(location.removeprefix("file://")).expanduser()
+        if path.is_file():
+            report.guide_path = path
+        else:
+            report.warnings.append(f"Guide not updated: the guide file {str(path)!r} does not exist.")
         return
     path = spool.temp_file("guide.xml")
     stats = FetchStats()
@@ -209,7 +213,7 @@ async def fetch_guide(
             async for chunk in stream_bytes(
                 http, location, source=f"{source.name} guide", max_bytes=settings.max_xmltv_bytes,
                 retries=settings.fetch_retries, max_retry_after=settings.fetch_max_retry_after_seconds,
-                headers=_headers(source, settings), stats=stats,
+                headers=_headers(source, settings), stats=stats, limit_setting="max_xmltv_bytes",
             ):  # fmt: skip
                 handle.write(chunk)
         report.guide_path = path

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import httpx
@@ -83,12 +85,9 @@ class _PlaylistTally:
         )
 
 
-def _inspect_guide(chunks: Iterator[bytes], source: str, settings: Settings) -> Inspection:
-    import io
-
-    data = io.BytesIO(b"".join(chunks))
+def _inspect_guide(path: Path, source: str, settings: Settings) -> Inspection:
     reports: list[xmltv.XmltvReport] = []
-    for _ in xmltv.iter_xmltv(data, source_name=source, max_bytes=settings.max_xmltv_bytes, report_to=reports):
+    for _ in xmltv.iter_xmltv(path, source_name=source, max_bytes=settings.max_xmltv_bytes, report_to=reports):
         pass
     report = reports[0]
     return Inspection(
@@ -104,11 +103,12 @@ def _looks_like_xml(head: bytes) -> bool:
 
 
 def inspect_local(path: str, settings: Settings) -> Inspection:
+    """Inspect a local playlist or guide (guides are told apart by their first bytes)."""
     source = redact(path)
-    chunks = read_local(path)
+    chunks = read_local(path, max_bytes=settings.max_playlist_bytes)
     first = next(chunks, b"")
     if _looks_like_xml(first):
-        return _inspect_guide(iter([first, *chunks]), source, settings)
+        return _inspect_guide(Path(path.removeprefix("file://")).expanduser(), source, settings)
     tally = _PlaylistTally(_parser(settings, source))
     tally.feed(first)
     for chunk in chunks:
@@ -124,14 +124,22 @@ async def inspect_url(url: str, settings: Settings, http: httpx.AsyncClient) -> 
         max_retry_after=settings.fetch_max_retry_after_seconds, headers={"User-Agent": settings.default_user_agent},
     )  # fmt: skip
     tally = _PlaylistTally(_parser(settings, source))
-    buffered: list[bytes] = []
-    async for chunk in chunks:
-        if buffered or (tally.parser.report.bytes_read == 0 and _looks_like_xml(chunk)):
-            buffered.append(chunk)  # a guide: parsed whole below (inspection only)
-            continue
-        tally.feed(chunk)
-    if buffered:
-        return _inspect_guide(iter(buffered), source, settings)
+    with tempfile.TemporaryDirectory(prefix="m3u-strm-inspect-") as tmp:
+        guide = Path(tmp) / "guide.xml"
+        handle: BinaryIO | None = None
+        try:
+            async for chunk in chunks:
+                if handle is None and tally.parser.report.bytes_read == 0 and _looks_like_xml(chunk):
+                    handle = guide.open("wb")  # a guide: kept on disk and parsed as one below
+                if handle is not None:
+                    handle.write(chunk)
+                else:
+                    tally.feed(chunk)
+        finally:
+            if handle is not None:
+                handle.close()
+        if handle is not None:
+            return _inspect_guide(guide, source, settings)
     tally.feed(None)
     return tally.result(source)
 

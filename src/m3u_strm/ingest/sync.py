@@ -241,7 +241,7 @@ def _finish(row: ProviderSync, report: FetchReport, started: float, *, status: s
     row.http_status = report.http_status
     row.bytes_downloaded = report.bytes_downloaded
     row.entries_seen = report.entries_seen
-    row.skipped = {**row.skipped, **dict(report.skipped)}
+    row.skipped = {**row.skipped, **{reason: n for reason, n in report.skipped.items() if n}}
     row.warnings = [redact(w) for w in report.warnings[:100]]
 
 
