@@ -488,6 +488,17 @@ def test_not_a_playlist_names_the_source_and_what_came_back(body: bytes, what: s
     assert caught.value.hint
 
 
+@pytest.mark.parametrize("size", [1, 3, 1000], ids=lambda size: f"chunks_of_{size}")
+def test_first_bytes_decide_json_or_playlist_whatever_the_chunking(size: int) -> None:
+    entries, report = feed_in_chunks(f"[NO PUBLIC STREAM]\n#EXTINF:-1,A\n{URL}\n".encode(), size)
+    assert [entry.title for entry in entries] == ["A"]
+    assert report.skipped_lines == {"not_a_url": [1]}
+    with pytest.raises(NotAPlaylistError, match="a JSON document"):
+        feed_in_chunks(b'[\n  {"error": "Unauthorized"}\n]\n', size)
+    with pytest.raises(NotAPlaylistError, match="a PLS playlist"):
+        feed_in_chunks(b"[playlist]\nFile1=http://h/1\n", size)
+
+
 def test_html_is_refused_on_the_first_chunk() -> None:
     parser = M3UParser(source="Acme IPTV")
     with pytest.raises(NotAPlaylistError, match="HTML page"):
@@ -500,6 +511,19 @@ def test_text_error_excerpt_is_redacted() -> None:
     assert "hunter2222" not in str(caught.value)
     assert "pw1234" not in str(caught.value)
     assert "Invalid login" in str(caught.value)
+
+
+def test_repr_of_entries_and_report_is_safe_to_log() -> None:
+    entries, report = parse(
+        '#EXTM3U x-tvg-url="http://p.tv/xmltv.php?username=bob&password=epgpass99"\n'
+        "#EXTINF:-1,DRM\n#KODIPROP:inputstream.adaptive.license_key=0123456789abcdef:fedcba9876543210\n"
+        f"{URL}\n"
+    )
+    logged = repr(entries) + repr(report) + repr(report.header)
+    for secret in ("s3cret", "alice", "epgpass99", "0123456789abcdef"):
+        assert secret not in logged
+    assert "inputstream.adaptive.license_key" in logged
+    assert entries[0].url == URL  # the data itself keeps what playback needs
 
 
 def test_report_source_is_redacted() -> None:

@@ -69,7 +69,7 @@ durations = st.one_of(st.just(-1.0), st.integers(0, 100_000).map(float), st.inte
 @st.composite
 def entries(draw: st.DrawFn) -> M3UEntry:
     attrs = draw(st.dictionaries(attr_keys, values, max_size=5))
-    group_title = draw(st.one_of(st.none(), titles))
+    group_title = draw(st.one_of(st.none(), titles.filter(one_quote_kind)))  # an attribute value
     if group_title is not None:
         attrs["group-title"] = group_title
         group: str | None = group_title
@@ -184,7 +184,7 @@ def test_chunk_boundaries_never_change_the_result(
 def test_careful_reader_agrees_with_the_fast_path(original: list[M3UEntry]) -> None:
     rendered = render_m3u(original)
     fast, _ = parse_m3u(rendered)
-    careful, _ = parse_m3u(rendered.replace("#EXTINF:", "#extinf:"))  # only the careful reader takes lower case
+    careful, _ = parse_m3u(re.sub("(?m)^#EXTINF:", "#extinf:", rendered))  # only the careful reader reads this
     assert [comparable(e) for e in careful] == [comparable(e) for e in fast]
 
 

@@ -1,8 +1,8 @@
 """Streaming parser for IPTV ("extended") M3U / M3U8 playlists.
 
-Feed bytes in chunks of any size; entries come out as soon as their URL line is complete, and the parser holds
-only the current line, one pending ``#EXTINF`` and the directives waiting for the next URL — memory does not grow
-with the number of entries::
+Feed bytes in chunks of any size; entries come out as soon as their URL line is complete. The parser holds only
+the chunk being parsed, the unfinished last line, one pending ``#EXTINF`` and the directives waiting for the next
+URL — memory does not grow with the number of entries::
 
     entries, report = parse_m3u(path.read_bytes(), source="Acme IPTV")
     for entry in iter_m3u(response.iter_bytes(), source="Acme IPTV", report_to=reports): ...
@@ -11,19 +11,21 @@ Rules (each one is tested in ``tests/ingest/test_m3u.py``):
 
 * **Lines.** A UTF-8 BOM is dropped; CRLF, LF and lone CR all end a line; blank lines are ignored and every line is
   stripped. Each line is decoded as strict UTF-8; a line that is not UTF-8 is decoded as UTF-8 with replacement
-  characters when it holds valid multi-byte sequences, else as cp1251 (runs of bytes 0xC0-0xFF: Cyrillic), else
-  cp1252, else latin-1 — and counted in ``report.decode_replacements``. Text is NFC-normalised; control characters
-  (C0, C1, U+2028/U+2029) become spaces and U+FEFF is removed, so no newline or control character can reach a title,
-  an attribute or a URL. A line holding a NUL byte is skipped (``nul_byte``); a line longer than ``max_line_bytes``
-  is skipped (``line_too_long``) without being buffered: the rest of it is discarded up to the next line break.
+  characters when it holds valid multi-byte sequences, else as cp1251 when it has runs of three bytes in
+  0xC0-0xFF (Cyrillic words), else as cp1252, else as latin-1 — and counted in ``report.decode_replacements``.
+  Text is NFC-normalised; control characters (C0, C1, U+2028/U+2029) become spaces and U+FEFF is removed, so no
+  newline or control character can reach a title, an attribute or a URL. A line holding a NUL byte is skipped
+  (``nul_byte``); a line longer than ``max_line_bytes`` is skipped (``line_too_long``) without being buffered: the
+  rest of it is discarded up to the next line break.
 * **Header.** ``#EXTM3U`` attributes go to ``report.header.attrs``; ``x-tvg-url``, ``url-tvg`` and ``tvg-url`` are
   split on commas into ``header.epg_urls`` (stripped, deduplicated, in order). A later ``#EXTM3U`` line (concatenated
   playlists) adds attributes it does not already have and more EPG URLs. A missing ``#EXTM3U`` only warns.
 * **#EXTINF.** ``#EXTINF:<duration> key="value" key='value' key=value ...,title``. The title is everything after the
   first comma outside quotes, so ``tvg-name="The Good, the Bad and the Ugly"`` and ``tvg-id="..Christi,.TX.us"``
   stay whole; double-quoted values may hold ``'``, single-quoted ones ``"``; unquoted values end at whitespace or a
-  comma. Keys are lower-cased; a repeated key keeps its last value; bare words are ignored. An empty title falls
-  back to ``tvg-name``, then to the URL's last path segment.
+  comma. Values are kept as written inside their quotes (not stripped). Keys are lower-cased; a repeated key
+  keeps its last value; bare words are ignored. An empty title falls back to ``tvg-name``, then to the URL's last
+  path segment.
 * **Repairs** (the entry is imported and the line counted in ``report.repaired``):
   ``malformed_extinf`` — a missing colon (``#EXTINF-1 tvg-id=...``, seen in iptv-org's 2023 ``bq.m3u``) is read as
   ``#EXTINF:-1``; an unreadable duration becomes -1; no comma at all leaves the title to the fallback; an
@@ -42,11 +44,14 @@ Rules (each one is tested in ``tests/ingest/test_m3u.py``):
 * **URLs** are kept verbatim (odd but valid ones too: ``[ADS.W]`` macros, a trailing ``]``). A Kodi-style header
   suffix ``url|User-Agent=x&Referer=y`` is cut off the URL and its headers (percent-decoded) go to ``vlc_options``
   as ``http-user-agent``, ``http-referrer`` and ``http-<name>``; ``#EXTVLCOPT`` lines override them.
-* **Not a playlist.** When the first bytes are ``<`` (HTML or XML page), ``{`` or ``[`` (JSON), ``[playlist]``
-  (PLS), gzip or UTF-16, ``feed`` raises :class:`NotAPlaylistError` at once, before buffering the body; ``close``
+* **Not a playlist.** When the first bytes are ``<`` (HTML or XML page), ``{`` or ``[`` opening a JSON value (not
+  ``[NO PUBLIC STREAM]``), ``[playlist]`` (PLS), gzip or UTF-16, ``feed`` raises :class:`NotAPlaylistError` at
+  once, before buffering the body; ``close``
   raises it for empty input and for text with no ``#EXTM3U``, no ``#EXTINF`` and no URL. A playlist with a header
   but no entries is not an error here: the sync decides what an empty catalogue means.
 * **Limits.** More than ``max_bytes`` bytes or ``max_entries`` entries raises :class:`LimitExceededError`.
+* **Secrets.** ``repr`` of an entry, a header or a report redacts credentials in URLs and masks ``#KODIPROP`` values,
+  so they are safe to log; the fields themselves keep what playback needs.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ from __future__ import annotations
 import collections
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal, TypedDict, Unpack
 from unicodedata import normalize
 from urllib.parse import unquote
@@ -62,7 +67,7 @@ from urllib.parse import unquote
 from m3u_strm.config import DEFAULT_SCHEMES
 from m3u_strm.errors import LimitExceededError, NotAPlaylistError
 from m3u_strm.ingest.m3u_writer import render_m3u, write_m3u
-from m3u_strm.privacy.redaction import redact
+from m3u_strm.privacy.redaction import MASK, redact
 
 __all__ = [
     "M3UEntry",
@@ -76,7 +81,8 @@ __all__ = [
     "write_m3u",
 ]
 
-SkipReason = Literal[
+#: Reasons counted in ParseReport.skipped (dropped) and ParseReport.repaired (imported after a repair).
+Reason = Literal[
     "extinf_without_url",
     "url_without_extinf",
     "malformed_extinf",
@@ -103,12 +109,13 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
 _HEADER_SUFFIX = re.compile(r"[A-Za-z0-9-]+=[^&]*(?:&[A-Za-z0-9-]+=[^&]*)*")
 _UNICODE_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 _CYRILLIC_RUN = re.compile(rb"[\xc0-\xff]{3}")
+_JSON_ARRAY_START = re.compile(rb'\[\s*[\[{"\]\d-]')
 _ASCII_CONTROLS = tuple(bytes([b]) for b in (*range(0x00, 0x20), 0x7F) if b not in (0x0A, 0x0D))
 _ASCII_CONTROL_TO_SPACE = bytes.maketrans(b"".join(_ASCII_CONTROLS), b" " * len(_ASCII_CONTROLS))
 
 _Extinf = tuple[float, dict[str, str], str]  # duration, attributes, title
 _NO_PENDING: tuple[int, float, dict[str, str], str] = (0, -1.0, {}, "")  # line 0: no #EXTINF waits
-_Skeleton = tuple[float, tuple[str, ...], "Callable[[tuple[str, ...], list[str]], dict[str, str]]"]
+_Skeleton = tuple[float, tuple[str, ...], Callable[[tuple[str, ...], list[str]], dict[str, str]]]
 
 
 @dataclass(slots=True)
@@ -149,6 +156,15 @@ class M3UEntry:
         options = self.vlc_options
         return options.get("http-referrer") or options.get("http-referer") or self.attrs.get("referrer") or None
 
+    def __repr__(self) -> str:
+        # Safe to log: credentials in URLs are redacted and #KODIPROP values (license keys) masked.
+        kodi_props = dict.fromkeys(self.kodi_props, MASK)
+        return redact(
+            f"M3UEntry(title={self.title!r}, url={self.url!r}, duration={self.duration!r}, attrs={self.attrs!r}, "
+            f"group={self.group!r}, vlc_options={self.vlc_options!r}, kodi_props={kodi_props!r}, "
+            f"line_no={self.line_no!r})"
+        )
+
 
 @dataclass(slots=True)
 class PlaylistHeader:
@@ -156,6 +172,9 @@ class PlaylistHeader:
 
     attrs: dict[str, str] = field(default_factory=dict)
     epg_urls: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:  # EPG URLs often carry the provider's username and password
+        return redact(f"PlaylistHeader(attrs={self.attrs!r}, epg_urls={self.epg_urls!r})")
 
 
 @dataclass
@@ -181,6 +200,10 @@ class ParseReport:
 
     def __post_init__(self) -> None:
         self.source = redact(self.source)
+
+    def __repr__(self) -> str:  # safe to log: the header's EPG URLs are redacted
+        inner = ", ".join(f"{item.name}={getattr(self, item.name)!r}" for item in fields(self))
+        return redact(f"ParseReport({inner})")
 
 
 class ParserOptions(TypedDict, total=False):
@@ -225,9 +248,9 @@ class M3UParser:
         self._discarding = False
         self._after_cr = False
         self._closed = False
-        self._first_text = b""
+        self._first_line = ""
         self._header_seen = False
-        self._extinf_lines = 0
+        self._saw_extinf = False
         self._pending: tuple[int, float, dict[str, str], str] = _NO_PENDING
         self._directives: _Directives | None = None
         self._skeletons: dict[tuple[str, ...], _Skeleton] = {}
@@ -279,6 +302,8 @@ class M3UParser:
             return
         self._closed = True
         if not self._sniffed:
+            self._tail = self._sniff(self._tail, final=True) or b""
+        if not self._sniffed:
             raise self._not_a_playlist("an empty response")
         tail, self._tail = self._tail, b""
         if tail and not self._discarding:
@@ -287,9 +312,9 @@ class M3UParser:
             self._skip("extinf_without_url", self._pending[0])
             self._pending = _NO_PENDING
         report = self.report
-        if not (self._header_seen or self._extinf_lines or report.entries or report.skipped["scheme_not_allowed"]):
-            first_line = self._first_text.splitlines()[0].decode("utf-8", "replace")
-            raise self._not_a_playlist(f"a text document with no playlist entries (it starts with {first_line!r})")
+        if not (self._header_seen or self._saw_extinf or report.entries or report.skipped["scheme_not_allowed"]):
+            excerpt = f" (it starts with {self._first_line!r})" if self._first_line else ""
+            raise self._not_a_playlist(f"a text document with no playlist entries{excerpt}")
         self._summarise()
 
     # -- line handling ----------------------------------------------------------------------------------------
@@ -373,7 +398,7 @@ class M3UParser:
                         yield entry
                         continue
                     # Not a plain URL after all: hand the #EXTINF over and read this line carefully.
-                    self._extinf_lines += 1
+                    self._saw_extinf = True
                     self._pending = (extinf_line, known[0], attrs, title.strip())
                     idle = False
                     if following is None:  # the #EXTINF ended the block
@@ -398,10 +423,12 @@ class M3UParser:
 
     def _careful_line(self, line: str, line_no: int) -> M3UEntry | None:
         """Any line, every rule; the state (pending #EXTINF and directives) lives in self."""
+        if not self._first_line:
+            self._first_line = line[:100]  # quoted when the document turns out to be no playlist
         if line[0] == "#":
             extinf = self._read_extinf(line, line_no) if line.startswith("#EXTINF:") else self._directive(line, line_no)
             if extinf is not None:
-                self._extinf_lines += 1
+                self._saw_extinf = True
                 if self._pending[0]:
                     self._skip("duplicate_extinf", self._pending[0])
                 self._pending = (line_no, *extinf)
@@ -532,16 +559,25 @@ class M3UParser:
 
     # -- not a playlist, limits, bookkeeping ------------------------------------------------------------------
 
-    def _sniff(self, data: bytes) -> bytes | None:
-        """Drop a BOM and refuse what is clearly no playlist, looking at the first non-blank bytes only."""
-        if len(data) < len(_BOM) and _BOM.startswith(data) and data:
+    def _sniff(self, data: bytes, *, final: bool = False) -> bytes | None:
+        """Drop a BOM and refuse what is clearly no playlist, from the first non-blank bytes only.
+
+        Returns the bytes to parse, or None while those first bytes could still go either way (part of a BOM,
+        a ``[`` that may open JSON or ``[NO PUBLIC STREAM]``) and more input is to come.
+        """
+        if not final and data and len(data) < len(_BOM) and _BOM.startswith(data):
             return None
         data = data.removeprefix(_BOM)
         head = data.lstrip()
         if not head:
             return data
+        if (
+            not final
+            and head.startswith(b"[")
+            and (not head[1:].strip() or (len(head) < 10 and b"[playlist]".startswith(head.lower())))
+        ):
+            return None
         self._sniffed = True
-        self._first_text = head[:200]
         described = _describe_non_playlist(head[:512])
         if described is not None:
             what, hint = described
@@ -554,13 +590,13 @@ class M3UParser:
     def _limit_error(self, what: str, setting: str) -> LimitExceededError:
         return LimitExceededError(
             f"The playlist from {self.report.source!r} {what}.",
-            hint=f"Raise {setting} if the playlist really is this large; nothing from it was imported.",
+            hint=f"Raise {setting} if the playlist really is this large.",
         )
 
-    def _skip(self, reason: SkipReason, line_no: int) -> None:
+    def _skip(self, reason: Reason, line_no: int) -> None:
         _count(self.report.skipped, self.report.skipped_lines, reason, line_no)
 
-    def _repair(self, reason: SkipReason, line_no: int) -> None:
+    def _repair(self, reason: Reason, line_no: int) -> None:
         _count(self.report.repaired, self.report.repaired_lines, reason, line_no)
 
     def _summarise(self) -> None:
@@ -725,7 +761,7 @@ def _headers_from_suffix(suffix: str) -> dict[str, str]:
 
 
 def _title_from_url(url: str) -> str:
-    """A readable title for a URL without #EXTINF: its last path segment without extension, never credentials."""
+    """A readable title for a URL without #EXTINF: its last path segment without extension (no userinfo or query)."""
     path = url.split("?", 1)[0].split("#", 1)[0].rstrip("/")
     segment = path.rsplit("/", 1)[-1].rsplit("@", 1)[-1]
     stem, dot, extension = segment.rpartition(".")
@@ -777,7 +813,7 @@ def _describe_non_playlist(head: bytes) -> tuple[str, str] | None:
         return "an HTML or XML document", _NOT_A_PLAYLIST_HINT
     if lowered.startswith(b"[playlist]"):
         return "a PLS playlist", "Use the provider's M3U (m3u_plus) URL instead."
-    if lowered.startswith((b"{", b"[")):
+    if lowered.startswith(b"{") or _JSON_ARRAY_START.match(lowered):  # not "[NO PUBLIC STREAM]"
         return "a JSON document", _NOT_A_PLAYLIST_HINT
     if lowered.startswith(b"\x1f\x8b"):
         return "gzip-compressed data", "The server sent compressed data without saying so; check the URL."

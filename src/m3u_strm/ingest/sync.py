@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 #: A lock older than this belongs to a process that died mid-sync; the next sync may take it over.
 STALE_LOCK = timedelta(hours=2)
-_COUNT_PREFIX = {"streams": "streams", "movies": "movies", "series": "series", "episodes": "episodes"}
 
 
 @dataclass(frozen=True)
@@ -213,10 +212,9 @@ def _apply_guide(
 
 
 def _store_counts(row: ProviderSync, kind: str, counts: DiffCounts) -> None:
-    prefix = _COUNT_PREFIX[kind]
-    setattr(row, f"{prefix}_added", counts.added)
-    setattr(row, f"{prefix}_updated", counts.updated)
-    setattr(row, f"{prefix}_removed", counts.removed)
+    setattr(row, f"{kind}_added", counts.added)
+    setattr(row, f"{kind}_updated", counts.updated)
+    setattr(row, f"{kind}_removed", counts.removed)
     if counts.duplicates and kind != "series":  # M3U episodes repeat their series row on purpose
         row.skipped = {**row.skipped, f"duplicate_{kind}": counts.duplicates}
 
