@@ -12,15 +12,9 @@ import httpx
 import pytest
 from defusedxml import ElementTree
 
-from m3u_strm.demo.catalogue import (
-    FakeCatalogue,
-    build_catalogue,
-    live_record,
-    movie_record,
-    mutate,
-    series_info_record,
-)
+from m3u_strm.demo.catalogue import FakeCatalogue, build_catalogue, mutate
 from m3u_strm.demo.fake_provider import TS_PACKET, FakeProviderServer, media_bytes
+from m3u_strm.demo.xtream_wire import live_record, movie_record, series_info_record
 
 
 def _api(server: FakeProviderServer, **params: str) -> httpx.Response:

@@ -3,7 +3,9 @@
 Catalogue tables (``streams``, ``vod_movies``, ``vod_series``, ``vod_episodes``) share one shape so that provider
 sync can diff any of them the same way: ``provider_id`` + ``item_key`` (a stable key: the Xtream id, or for M3U a
 hash of URL and tvg-id/name) identify a row; ``content_hash`` says whether anything changed; ``removed_at`` soft
-deletes a row so that history stays joinable.
+deletes a row so that history stays joinable. ``changed_at`` moves only when a sync adds, changes or revives a
+row; a live row is confirmed present by its provider's ``last_success_at`` (touching every row on each sync
+would make an unchanged re-sync rewrite the whole table).
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ class ProviderSync(Base):
     skipped: Mapped[JSONDict] = mapped_column(default=dict)  # reason -> count
     warnings: Mapped[list[Any]] = mapped_column(default=list)
     freshness_hours: Mapped[float | None] = mapped_column(Float)
+    snapshot_hash: Mapped[str | None] = mapped_column(String(32))  # digest of the rows this sync fetched
 
     provider: Mapped[Provider] = relationship(back_populates="syncs")
 
@@ -142,7 +145,7 @@ class CatalogueItem:
     name: Mapped[str] = mapped_column(Text)
     category: Mapped[str | None] = mapped_column(Text)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)  # added, changed or back after removal
     removed_at: Mapped[datetime | None]
 
 

@@ -16,7 +16,7 @@ from m3u_strm.accounts.users import count_admins, create_user
 from m3u_strm.config import Settings
 from m3u_strm.db.models import Provider, Setting
 from m3u_strm.demo.catalogue import build_catalogue
-from m3u_strm.demo.fake_provider import FakeProviderServer
+from m3u_strm.demo.server import FakeProviderServer
 from m3u_strm.ingest.providers import ProviderSpec, create_provider
 
 DEMO_SETTING = "demo"

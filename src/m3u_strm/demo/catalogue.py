@@ -10,17 +10,29 @@ costs nothing until it is iterated, and the same ``seed`` always gives the same 
 Names look like real provider lists: country prefixes in several spellings (``UK: BBC One HD``, ``|US| ESPN FHD``,
 ``[DE] Das Erste``), quality tags, backups, titles with commas and quotes, non-Latin scripts. :func:`mutate` derives
 a changed catalogue (channels added, removed, renamed) for sync tests. With ``type_drift=True`` the Xtream JSON
-records carry the type drift real panels send (numbers as strings, ``""`` for numbers, null categories) plus a few
-records broken beyond repair, which a client must skip: see :meth:`FakeCatalogue.is_broken`.
+records (:mod:`m3u_strm.demo.xtream_wire`) carry the type drift real panels send (numbers as strings, ``""`` for
+numbers, null categories) plus a few records broken beyond repair, which a client must skip: see
+:meth:`FakeCatalogue.is_broken`. The name tables live in :mod:`m3u_strm.demo.names`.
 """
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Literal
+
+from m3u_strm.demo.names import (
+    LIVE_CHANNELS,
+    MOVIE_GENRES,
+    MOVIE_NAME_STYLES,
+    MOVIES,
+    NAME_STYLES,
+    NAME_SUFFIXES,
+    QUALITY_TAGS,
+    SERIES,
+    SERIES_GENRES,
+)
 
 CategoryKind = Literal["live", "vod", "series"]
 ItemKind = Literal["live", "vod", "series"]
@@ -28,111 +40,9 @@ ItemKind = Literal["live", "vod", "series"]
 MOVIE_ID_BASE = 10_000_000
 EPISODE_ID_BASE = 20_000_000
 MAX_EPISODES_PER_SERIES = 1_000
-ADDED_BASE = 1_700_000_000  # "added" timestamps: a fixed day in 2023 plus a per-item offset
 _MASK64 = (1 << 64) - 1
 _KIND_SALT = {"live": 0x11, "vod": 0x22, "series": 0x33, "episode": 0x44, "drift": 0x55}
-
-# -- name tables -------------------------------------------------------------------------------------------------
-# (genre, display name, EPG id). The same channel recurs under different prefixes and quality tags, as it does
-# across real providers.
-LIVE_CHANNELS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "UK": (
-        ("Entertainment", "BBC One", "bbcone.uk"), ("Entertainment", "BBC Two", "bbctwo.uk"),
-        ("Entertainment", "ITV1", "itv1.uk"), ("Entertainment", "Channel 4", "channel4.uk"),
-        ("Entertainment", "Sky Atlantic", "skyatlantic.uk"), ("Entertainment", "Dave", "dave.uk"),
-        ("News", "BBC News", "bbcnews.uk"), ("News", "Sky News", "skynews.uk"),
-        ("Sports", "Sky Sports Main Event", "skysportsmainevent.uk"), ("Sports", "Sky Sports 1", "skysports1.uk"),
-        ("Sports", "TNT Sports 1", "tntsports1.uk"), ("Movies", "Sky Cinema Premiere", "skycinemapremiere.uk"),
-        ("Movies", "Film4", "film4.uk"), ("Kids", "CBeebies", "cbeebies.uk"),
-    ),
-    "US": (
-        ("Entertainment", "NBC", "nbc.us"), ("Entertainment", "ABC", "abc.us"), ("Entertainment", "CBS", "cbs.us"),
-        ("Entertainment", "AMC", "amc.us"), ("News", "CNN", "cnn.us"), ("News", "FOX News", "foxnews.us"),
-        ("News", "MSNBC", "msnbc.us"), ("Sports", "ESPN", "espn.us"), ("Sports", "ESPN2", "espn2.us"),
-        ("Sports", "NBA TV", "nbatv.us"), ("Movies", "HBO", "hbo.us"), ("Movies", "Showtime", "showtime.us"),
-        ("Movies", 'TCM "Turner Classic Movies"', "tcm.us"), ("Movies", "Classic Movies, 24/7", "classic247.us"),
-        ("Documentary", "Discovery Channel", "discovery.us"), ("Documentary", "National Geographic", "natgeo.us"),
-    ),
-    "DE": (
-        ("Allgemein", "Das Erste", "daserste.de"), ("Allgemein", "ZDF", "zdf.de"), ("Allgemein", "RTL", "rtl.de"),
-        ("Allgemein", "Sat.1", "sat1.de"), ("Allgemein", "ProSieben", "prosieben.de"),
-        ("Nachrichten", "n-tv", "ntv.de"), ("Nachrichten", "WELT", "welt.de"),
-        ("Sport", "Sky Sport Bundesliga 1", "skysportbundesliga1.de"), ("Sport", "SPORT1", "sport1.de"),
-        ("Kinder", "KiKA", "kika.de"),
-    ),
-    "FR": (
-        ("Généraliste", "TF1", "tf1.fr"), ("Généraliste", "France 2", "france2.fr"), ("Généraliste", "M6", "m6.fr"),
-        ("Généraliste", "Arte", "arte.fr"), ("Info", "BFM TV", "bfmtv.fr"), ("Info", "franceinfo", "franceinfo.fr"),
-        ("Sport", "Canal+ Sport", "canalplussport.fr"), ("Sport", "beIN Sports 1", "beinsports1.fr"),
-        ("Cinéma", "Canal+ Cinéma", "canalpluscinema.fr"),
-    ),
-    "ES": (
-        ("General", "La 1", "la1.es"), ("General", "Antena 3", "antena3.es"), ("General", "Telecinco", "telecinco.es"),
-        ("Deportes", "Movistar LaLiga", "movistarlaliga.es"), ("Deportes", "DAZN LaLiga", "daznlaliga.es"),
-    ),
-    "IT": (
-        ("Generale", "Rai 1", "rai1.it"), ("Generale", "Canale 5", "canale5.it"),
-        ("Generale", "Italia 1", "italia1.it"), ("Sport", "Sky Sport Uno", "skysportuno.it"),
-    ),
-    "TR": (
-        ("Ulusal", "TRT 1", "trt1.tr"), ("Ulusal", "Show TV", "showtv.tr"),
-        ("Spor", "beIN Sports Haber", "beinhaber.tr"),
-    ),
-    "GR": (("Γενικά", "ΕΡΤ1", "ert1.gr"), ("Γενικά", "ANT1", "ant1.gr")),  # noqa: RUF001 (Greek on purpose)
-    "AR": (
-        ("News", "الجزيرة", "aljazeera.qa"), ("News", "Al Arabiya", "alarabiya.ae"),
-        ("Entertainment", "MBC 1", "mbc1.ae"),
-    ),
-}  # fmt: skip
-NAME_STYLES = ("{cc}: {name}", "|{cc}| {name}", "{cc} | {name}", "[{cc}] {name}", "{cc}-{name}", "{name}")
-QUALITY_TAGS = ("", " HD", " HD", " FHD", " SD", " 4K", " UHD", " HEVC", " ᴴᴰ")
-NAME_SUFFIXES = ("",) * 12 + (" (Backup)", " +1", " (720p)", " [Geo-blocked]")
-
-MOVIE_GENRES = ("Action", "Comedy", "Drama", "Western", "Science Fiction", "Kids", "Documentary")
-MOVIE_NAME_STYLES = ("{title} ({year})", "{title} 4K", "|EN| {title} ({year})", "{title} ({year}) MULTI-SUB",
-                     "{title} ({year}) v{cycle}")  # fmt: skip
-MOVIES: tuple[tuple[str, int, str], ...] = (
-    ("The Good, the Bad and the Ugly", 1966, "Western"), ("Once Upon a Time in the West", 1968, "Western"),
-    ("Unforgiven", 1992, "Western"), ("True Grit", 2010, "Western"), ("Die Hard", 1988, "Action"),
-    ("Mad Max: Fury Road", 2015, "Action"), ("John Wick", 2014, "Action"), ("Heat", 1995, "Action"),
-    ("The Dark Knight", 2008, "Action"), ("Gladiator", 2000, "Action"), ("Top Gun: Maverick", 2022, "Action"),
-    ("Some Like It Hot", 1959, "Comedy"), ("Airplane!", 1980, "Comedy"), ("Groundhog Day", 1993, "Comedy"),
-    ("The Big Lebowski", 1998, "Comedy"), ("Monty Python's Life of Brian", 1979, "Comedy"),
-    ('"Crocodile" Dundee', 1986, "Comedy"), ("Amélie", 2001, "Comedy"), ("Schindler's List", 1993, "Drama"),
-    ("The Shawshank Redemption", 1994, "Drama"), ("12 Angry Men", 1957, "Drama"), ("Parasite", 2019, "Drama"),
-    ("Das Boot", 1981, "Drama"), ("Cinema Paradiso", 1988, "Drama"), ("The Godfather", 1972, "Drama"),
-    ("Crouching Tiger, Hidden Dragon", 2000, "Drama"), ("Dr. Strangelove or: How I Learned to Stop Worrying "
-    "and Love the Bomb", 1964, "Comedy"), ("Blade Runner", 1982, "Science Fiction"),
-    ("2001: A Space Odyssey", 1968, "Science Fiction"), ("Alien", 1979, "Science Fiction"),
-    ("The Matrix", 1999, "Science Fiction"), ("Arrival", 2016, "Science Fiction"),
-    ("Dune: Part Two", 2024, "Science Fiction"), ("Spirited Away", 2001, "Kids"), ("Toy Story", 1995, "Kids"),
-    ("Paddington 2", 2017, "Kids"), ("WALL·E", 2008, "Kids"), ("My Neighbor Totoro", 1988, "Kids"),
-    ("March of the Penguins", 2005, "Documentary"), ("Free Solo", 2018, "Documentary"),
-    ("Man on Wire", 2008, "Documentary"), ("Jiro Dreams of Sushi", 2011, "Documentary"),
-)  # fmt: skip
 CONTAINERS = ("mkv", "mp4", "mp4", "avi")
-
-SERIES_GENRES = ("Drama Series", "Crime Series", "Comedy Series", "Kids Series", "Documentary Series")
-SERIES: tuple[tuple[str, str, str], ...] = (
-    ("Breaking Bad", "Crime Series", "A chemistry teacher turns to making methamphetamine."),
-    ("The Wire", "Crime Series", "Baltimore, seen through its drug trade, police, schools and press."),
-    ("Sherlock", "Crime Series", "A modern take on the consulting detective."),
-    ("Dark", "Drama Series", "Four families, a missing child and a cave in a German town."),
-    ("Money Heist", "Crime Series", "Eight robbers take over the Royal Mint of Spain."),
-    ("The Crown", "Drama Series", "The reign of Queen Elizabeth II."),
-    ("Succession", "Drama Series", "A media dynasty fights over who will take over."),
-    ("Babylon Berlin", "Drama Series", "Berlin, 1929: a police inspector, a typist and a city on the edge."),
-    ("Fleabag", "Comedy Series", "A woman in London, grief, guilt and a café, talking to the camera."),
-    ("The Office", "Comedy Series", "A mockumentary about paper-company employees."),
-    ("Parks and Recreation", "Comedy Series", "A small-town parks department, and its deputy director's plans."),
-    ("Bluey", "Kids Series", "A Blue Heeler puppy and her family turn everyday life into play."),
-    ("Peppa Pig", "Kids Series", "A little pig, her brother George, and muddy puddles."),
-    ("Planet Earth", "Documentary Series", "The natural world, from pole to pole."),
-    ("Chef's Table", "Documentary Series", "Portraits of the world's most renowned chefs."),
-    ("Borgen", "Drama Series", "A Danish politician becomes prime minister."),
-    ("Narcos", "Crime Series", 'The rise and fall of Colombia\'s "King of Cocaine".'),
-    ("Gomorrah", "Crime Series", "Naples, Camorra clans, and the war between them."),
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -453,161 +363,3 @@ def _mutated(catalogue: FakeCatalogue, kind: ItemKind, add: int, remove: int, re
         removed=old.removed | frozenset(chosen[:remove]),
         renamed=renamed,
     )
-
-
-# -- Xtream wire records ---------------------------------------------------------------------------------------
-#
-# Canonical records follow what Xtream UI panels send (ids as numbers, category ids and timestamps as strings).
-# With type drift each field takes one of the shapes seen in the wild, chosen per record.
-
-
-def _pick(choice: int, shift: int, *options: Any) -> Any:
-    return options[(choice >> shift) % len(options)]
-
-
-def _url(base: str, path: str | None) -> str:
-    return f"{base}{path}" if path else ""
-
-
-def live_record(catalogue: FakeCatalogue, item: FakeLive, base: str) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "num": item.num,
-        "name": item.name,
-        "stream_type": "live",
-        "stream_id": item.stream_id,
-        "stream_icon": _url(base, item.icon),
-        "epg_channel_id": item.epg_channel_id,
-        "added": str(ADDED_BASE + item.stream_id * 60),
-        "is_adult": "0",
-        "category_id": str(item.category_id),
-        "category_ids": [item.category_id],
-        "custom_sid": "",
-        "tv_archive": 0,
-        "direct_source": "",
-        "tv_archive_duration": 0,
-    }
-    if catalogue.type_drift:
-        _drift_live(record, catalogue.drift("live", item.stream_id), catalogue.is_broken("live", item.stream_id))
-    return record
-
-
-def _drift_live(record: dict[str, Any], d: int, broken: bool) -> None:
-    record["stream_id"] = _pick(d, 0, record["stream_id"], str(record["stream_id"]))
-    record["num"] = _pick(d, 1, record["num"], str(record["num"]), "")
-    record["category_id"] = _pick(d, 3, record["category_id"], int(record["category_id"]), None)
-    record["tv_archive"] = _pick(d, 5, 0, "0", "1", 1)
-    record["added"] = _pick(d, 7, record["added"], int(record["added"]), "")
-    if record["epg_channel_id"] is None:
-        record["epg_channel_id"] = _pick(d, 9, None, "")
-    if broken:
-        _break(record, "stream_id", d)
-
-
-def _break(record: dict[str, Any], id_key: str, d: int) -> None:
-    key, value = _pick(d, 12, (id_key, ""), (id_key, "n/a"), (id_key, None), ("name", None), ("name", ""))
-    record[key] = value
-
-
-def movie_record(catalogue: FakeCatalogue, item: FakeMovie, base: str) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "num": item.stream_id - MOVIE_ID_BASE,
-        "name": item.name,
-        "stream_type": "movie",
-        "stream_id": item.stream_id,
-        "stream_icon": _url(base, item.icon),
-        "rating": str(item.rating),
-        "rating_5based": round(item.rating / 2, 1),
-        "year": str(item.year),
-        "added": str(ADDED_BASE + item.stream_id % 10_000_000 * 60),
-        "is_adult": "0",
-        "category_id": str(item.category_id),
-        "category_ids": [item.category_id],
-        "container_extension": item.container_extension,
-        "custom_sid": "",
-        "direct_source": "",
-    }
-    if catalogue.type_drift:
-        d = catalogue.drift("vod", item.stream_id)
-        record["stream_id"] = _pick(d, 0, item.stream_id, str(item.stream_id))
-        record["rating"] = _pick(d, 1, item.rating, str(item.rating), f"{item.rating:.2f}")
-        record["year"] = _pick(d, 3, item.year, str(item.year))
-        record["category_id"] = _pick(d, 5, record["category_id"], item.category_id, None)
-        record["added"] = _pick(d, 7, record["added"], int(record["added"]))
-        if catalogue.is_broken("vod", item.stream_id):
-            _break(record, "stream_id", d)
-    return record
-
-
-def series_record(catalogue: FakeCatalogue, item: FakeSeries, base: str) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "num": item.series_id,
-        "name": item.name,
-        "series_id": item.series_id,
-        "cover": _url(base, item.cover),
-        "plot": item.plot,
-        "cast": "",
-        "director": "",
-        "genre": "",
-        "releaseDate": f"{2005 + item.series_id % 18}-0{1 + item.series_id % 9}-15",
-        "last_modified": str(ADDED_BASE + item.series_id * 3600),
-        "rating": str(item.rating),
-        "rating_5based": round(item.rating / 2, 1),
-        "backdrop_path": [],
-        "youtube_trailer": "",
-        "episode_run_time": "45",
-        "category_id": str(item.category_id),
-        "category_ids": [item.category_id],
-    }
-    if catalogue.type_drift:
-        d = catalogue.drift("series", item.series_id)
-        record["series_id"] = _pick(d, 0, item.series_id, str(item.series_id))
-        record["rating"] = _pick(d, 1, item.rating, str(item.rating), "")
-        record["category_id"] = _pick(d, 3, record["category_id"], item.category_id, None)
-        if catalogue.is_broken("series", item.series_id):
-            _break(record, "series_id", d)
-    return record
-
-
-def episode_record(catalogue: FakeCatalogue, item: FakeEpisode) -> dict[str, Any]:
-    minutes, seconds = divmod(item.duration_secs, 60)
-    record: dict[str, Any] = {
-        "id": str(item.id),
-        "episode_num": item.episode_num,
-        "title": item.title,
-        "container_extension": item.container_extension,
-        "info": {"duration_secs": item.duration_secs, "duration": f"00:{minutes:02d}:{seconds:02d}"},
-        "custom_sid": "",
-        "added": str(ADDED_BASE + item.id % 1_000_000),
-        "season": item.season,
-        "direct_source": "",
-    }
-    if catalogue.type_drift:
-        d = catalogue.drift("episode", item.id)
-        record["id"] = _pick(d, 0, record["id"], item.id)
-        record["episode_num"] = _pick(d, 1, item.episode_num, str(item.episode_num))
-        record["season"] = _pick(d, 3, item.season, str(item.season))
-        record["info"] = _pick(d, 5, record["info"], {"duration": record["info"]["duration"]})
-        if catalogue.is_broken("episode", item.id):
-            record["id"] = _pick(d, 12, "", None, "x")
-    return record
-
-
-def series_info_record(catalogue: FakeCatalogue, series_id: int, base: str) -> dict[str, Any]:
-    """``get_series_info``: episodes keyed by season; with drift, a list of seasons for odd series ids."""
-    show = catalogue.series_by_id(series_id)
-    if show is None:
-        return {"seasons": [], "info": [], "episodes": []}
-    by_season: dict[str, list[dict[str, Any]]] = {}
-    for episode in catalogue.episodes_of(series_id):
-        by_season.setdefault(str(episode.season), []).append(episode_record(catalogue, episode))
-    episodes: Any = by_season
-    if catalogue.type_drift and series_id % 2 == 1:
-        episodes = list(by_season.values())
-    info = series_record(catalogue, show, base)
-    seasons = [{"season_number": int(s), "name": f"Season {s}", "episode_count": len(v)} for s, v in by_season.items()]
-    return {"seasons": seasons, "info": info, "episodes": episodes}
-
-
-def dumps_php(record: Any) -> str:
-    """JSON the way PHP's json_encode writes it (escaped slashes, ASCII only): what real panels send."""
-    return json.dumps(record, separators=(",", ":")).replace("/", "\\/")

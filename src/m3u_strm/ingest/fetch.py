@@ -183,6 +183,14 @@ async def _fetch_episodes(
             group.create_task(one(series_id, category))
 
 
+def _local_guide(location: str, report: FetchReport) -> Path | None:
+    path = Path(location.removeprefix("file://")).expanduser()
+    if path.is_file():
+        return path
+    report.warnings.append(f"Guide not updated: the guide file {str(path)!r} does not exist.")
+    return None
+
+
 def guide_location(source: ProviderSource) -> str | None:
     if source.epg_url:
         return source.epg_url
@@ -200,11 +208,7 @@ async def fetch_guide(
     if location is None:
         return
     if not _is_remote(location):
-        path = Path(location.removeprefix("file://")).expanduser()
-        if path.is_file():
-            report.guide_path = path
-        else:
-            report.warnings.append(f"Guide not updated: the guide file {str(path)!r} does not exist.")
+        report.guide_path = await anyio.to_thread.run_sync(_local_guide, location, report)
         return
     path = spool.temp_file("guide.xml")
     stats = FetchStats()

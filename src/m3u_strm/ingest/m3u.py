@@ -601,17 +601,24 @@ class M3UParser:
 
     def _summarise(self) -> None:
         report = self.report
+        notes = []
         if not self._header_seen:
-            report.warnings.append("The playlist has no #EXTM3U header; it was read as a plain M3U list.")
+            notes.append("The playlist has no #EXTM3U header; it was read as a plain M3U list.")
         if report.decode_replacements:
-            report.warnings.append(
-                f"{report.decode_replacements:,} lines were not valid UTF-8 and were decoded with a fallback."
-            )
+            notes.append(f"Lines not valid UTF-8, decoded with a fallback: {report.decode_replacements:,}.")
+        for reason, what in (
+            ("malformed_extinf", "Malformed #EXTINF lines repaired"),
+            ("url_without_extinf", "URLs without #EXTINF imported, titled after their path"),
+        ):
+            if report.repaired[reason]:
+                where = _first_lines(report.repaired_lines[reason])
+                notes.append(f"{what}: {report.repaired[reason]:,} (lines {where}).")
         if report.skipped["line_too_long"]:
-            report.warnings.append(
-                f"{report.skipped['line_too_long']:,} lines longer than {self._max_line_bytes:,} bytes were skipped; "
+            notes.append(
+                f"Lines longer than {self._max_line_bytes:,} bytes skipped: {report.skipped['line_too_long']:,}; "
                 "raise M3U_STRM_MAX_LINE_BYTES to keep them."
             )
+        report.warnings.extend(notes)
 
 
 def iter_m3u(
@@ -827,6 +834,11 @@ def _count(counter: collections.Counter[str], lines: dict[str, list[int]], reaso
     kept = lines.setdefault(reason, [])
     if len(kept) < _LINES_KEPT_PER_REASON:
         kept.append(line_no)
+
+
+def _first_lines(line_numbers: list[int], shown: int = 5) -> str:
+    listed = ", ".join(map(str, line_numbers[:shown]))
+    return f"{listed}, ..." if len(line_numbers) > shown else listed
 
 
 def _slices(data: bytes | bytearray | memoryview, size: int) -> Iterator[bytes]:

@@ -1,12 +1,15 @@
 """Apply a provider's full catalogue snapshot to one catalogue table, inside the caller's transaction.
 
-The snapshot's rows go into a temporary staging table; four set-based statements then do the diff in the
-database, so memory does not grow with catalogue size and an unchanged re-sync writes almost nothing:
+The snapshot's rows go into a temporary staging table (straight through the driver's ``executemany``: at a
+million rows the ORM's per-row work would dominate); four set-based statements then do the diff in the database,
+so memory does not grow with catalogue size and an unchanged re-sync writes nothing:
 
 1. revive   rows that had been removed and are back              (counted as added)
 2. update   rows whose content hash changed                       (updated)
 3. insert   rows the table has never seen                         (added)
 4. remove   live rows the snapshot no longer has: soft delete     (removed)
+
+``changed_at`` moves only in steps 1-3; a live row is confirmed present by its provider's ``last_success_at``.
 
 Duplicate keys inside one snapshot keep the first row (the provider's own order) and are counted.
 """
@@ -35,10 +38,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from m3u_strm.db.models import CATALOGUE_MODELS
-from m3u_strm.ingest.rows import PAYLOAD_COLUMNS, Kind, Row
+from m3u_strm.ingest.rows import PAYLOAD_COLUMNS, STAGING_COLUMNS, Kind
+from m3u_strm.ingest.spool import StagedRow
 
 
 @dataclass
@@ -64,20 +67,21 @@ def _staging_table(kind: Kind, target: Table) -> Table:
     return Table(f"stg_{kind}", MetaData(), *columns, prefixes=["TEMPORARY"])
 
 
-def _insert_ignoring_duplicates(connection: Connection, staging: Table, rows: list[Row]) -> None:
-    if connection.dialect.name == "postgresql":
-        pg_statement = postgresql.insert(staging).on_conflict_do_nothing(index_elements=["item_key"])
-        connection.execute(pg_statement, rows)
-    else:
-        lite_statement = sqlite.insert(staging).on_conflict_do_nothing(index_elements=["item_key"])
-        connection.execute(lite_statement, rows)
+def _insert_ignoring_duplicates(connection: Connection, staging: Table, kind: Kind, rows: list[StagedRow]) -> None:
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    columns = STAGING_COLUMNS[kind]
+    names, placeholders = ", ".join(columns), ", ".join([marker] * len(columns))
+    # Names are our own constants; values are bound parameters.
+    sql = f"INSERT INTO {staging.name} ({names}) VALUES ({placeholders})"  # noqa: S608
+    sql += " ON CONFLICT (item_key) DO NOTHING"
+    connection.exec_driver_sql(sql, rows)
 
 
 def apply_snapshot(
     connection: Connection,
     kind: Kind,
     provider_id: int,
-    batches: Iterable[list[Row]],
+    batches: Iterable[list[StagedRow]],
     *,
     now: datetime,
     removal_scope: ColumnElement[bool] | None = None,
@@ -94,12 +98,16 @@ def apply_snapshot(
     staging.create(connection)
     try:
         for batch in batches:
-            _insert_ignoring_duplicates(connection, staging, batch)
+            _insert_ignoring_duplicates(connection, staging, kind, batch)
             counts.staged += len(batch)
         _diff(connection, target, staging, kind, provider_id, now, removal_scope, counts)
     finally:
         staging.drop(connection)
     return counts
+
+
+def _count(connection: Connection, staging: Table, *where: ColumnElement[bool]) -> int:
+    return int(connection.execute(select(func.count()).select_from(staging).where(*where)).scalar_one())
 
 
 def _diff(
@@ -112,34 +120,33 @@ def _diff(
     removal_scope: ColumnElement[bool] | None,
     counts: DiffCounts,
 ) -> None:
+    """Run the four steps. Each write is counted by a cheap join first and skipped when there is nothing to do:
+    an unchanged re-sync then costs reads only (and drivers disagree on rowcount for INSERT ... SELECT)."""
     payload = {name: staging.c[name] for name in ("content_hash", *PAYLOAD_COLUMNS[kind])}
     same_item = and_(target.c.provider_id == provider_id, target.c.item_key == staging.c.item_key)
-    unique_rows = connection.execute(select(func.count()).select_from(staging)).scalar_one()
-    counts.duplicates = counts.staged - int(unique_rows)
+    counts.duplicates = counts.staged - _count(connection, staging)
 
-    revived = update(target).where(same_item, target.c.removed_at.is_not(None))
-    counts.added += connection.execute(revived.values(removed_at=None, last_seen_at=now, **payload)).rowcount
-    changed = update(target).where(
-        same_item, target.c.removed_at.is_(None), target.c.content_hash != staging.c.content_hash
-    )
-    counts.updated = connection.execute(changed.values(last_seen_at=now, **payload)).rowcount
-    seen = update(target).where(
-        target.c.provider_id == provider_id,
-        target.c.removed_at.is_(None),
-        target.c.last_seen_at < now,
-        target.c.item_key.in_(select(staging.c.item_key)),
-    )
-    connection.execute(seen.values(last_seen_at=now))
+    def matched(*where: ColumnElement[bool]) -> ColumnElement[bool]:
+        return exists().where(same_item, *where)
 
-    unseen = ~exists().where(target.c.provider_id == provider_id, target.c.item_key == staging.c.item_key)
-    # Counted first: drivers disagree on rowcount for INSERT ... SELECT (psycopg reports -1).
-    counts.added += connection.execute(select(func.count()).select_from(staging).where(unseen)).scalar_one()
-    columns = ["provider_id", "item_key", *payload, "first_seen_at", "last_seen_at"]
-    fresh = select(
-        literal(provider_id), staging.c.item_key, *payload.values(), literal(now, target.c.first_seen_at.type),
-        literal(now, target.c.last_seen_at.type),
-    ).where(unseen)  # fmt: skip
-    connection.execute(insert(target).from_select(columns, fresh))
+    revived = _count(connection, staging, matched(target.c.removed_at.is_not(None)))
+    if revived:
+        statement = update(target).where(same_item, target.c.removed_at.is_not(None))
+        connection.execute(statement.values(removed_at=None, changed_at=now, **payload))
+    changed_rows = and_(target.c.removed_at.is_(None), target.c.content_hash != staging.c.content_hash)
+    counts.updated = _count(connection, staging, matched(changed_rows))
+    if counts.updated:
+        connection.execute(update(target).where(same_item, changed_rows).values(changed_at=now, **payload))
+    unseen = ~exists().where(same_item)
+    fresh = _count(connection, staging, unseen)
+    counts.added = revived + fresh
+    if fresh:
+        columns = ["provider_id", "item_key", *payload, "first_seen_at", "changed_at"]
+        rows = select(
+            literal(provider_id), staging.c.item_key, *payload.values(), literal(now, target.c.first_seen_at.type),
+            literal(now, target.c.changed_at.type),
+        ).where(unseen)  # fmt: skip
+        connection.execute(insert(target).from_select(columns, rows))
 
     missing = ~exists().where(staging.c.item_key == target.c.item_key)
     scope = [removal_scope] if removal_scope is not None else []

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 import httpx
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Connection, Engine, or_, select, update
 from sqlalchemy.orm import Session
 
 from m3u_strm.config import Settings, get_settings
@@ -168,21 +168,10 @@ def _apply(
 ) -> ProviderSync:
     now = datetime.now(UTC)
     with Session(engine, expire_on_commit=False) as session, session.begin():
-        connection = session.connection()
         row = session.get_one(ProviderSync, ticket.sync_id)
-        for kind in KINDS:
-            scope = None
-            if kind == "episodes" and report.refreshed_series is not None:
-                gone_series = select(VodSeries.item_key).where(
-                    VodSeries.provider_id == ticket.provider_id, VodSeries.removed_at.is_not(None)
-                )
-                scope = or_(
-                    VodEpisode.series_key.in_(sorted(report.refreshed_series)), VodEpisode.series_key.in_(gone_series)
-                )
-            counts = apply_snapshot(
-                connection, kind, ticket.provider_id, spool.batches(kind), now=now, removal_scope=scope
-            )
-            _store_counts(row, kind, counts)
+        row.snapshot_hash = spool.fingerprint()
+        if row.snapshot_hash != _last_snapshot(session, ticket.provider_id):  # equal: nothing can have changed
+            _apply_catalogue(session.connection(), ticket, spool, report, row, now)
         if report.guide_path is not None:
             _apply_guide(session, ticket, report, settings, row)
         provider = session.get_one(Provider, ticket.provider_id)
@@ -190,6 +179,32 @@ def _apply(
         _finish(row, report, started, status="success")
         row.freshness_hours = (now - last_success).total_seconds() / 3600 if last_success else None
     return row
+
+
+def _last_snapshot(session: Session, provider_id: int) -> str | None:
+    """The snapshot the catalogue holds now: that of the provider's last successful sync."""
+    return session.scalars(
+        select(ProviderSync.snapshot_hash)
+        .where(ProviderSync.provider_id == provider_id, ProviderSync.status == "success")
+        .order_by(ProviderSync.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _apply_catalogue(
+    connection: Connection, ticket: SyncTicket, spool: RowSpool, report: FetchReport, row: ProviderSync, now: datetime
+) -> None:
+    for kind in KINDS:
+        scope = None
+        if kind == "episodes" and report.refreshed_series is not None:
+            gone_series = select(VodSeries.item_key).where(
+                VodSeries.provider_id == ticket.provider_id, VodSeries.removed_at.is_not(None)
+            )
+            scope = or_(
+                VodEpisode.series_key.in_(sorted(report.refreshed_series)), VodEpisode.series_key.in_(gone_series)
+            )
+        counts = apply_snapshot(connection, kind, ticket.provider_id, spool.batches(kind), now=now, removal_scope=scope)
+        _store_counts(row, kind, counts)
 
 
 def _apply_guide(

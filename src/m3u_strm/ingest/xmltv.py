@@ -41,31 +41,30 @@ Rules (FAULTS rows 9-12):
   first; sub-title, description and categories prefer the title's language. ``episode_num`` is the
   ``xmltv_ns`` value (whitespace removed), else the ``onscreen`` one. A repeated channel id keeps the first
   (``duplicate_channel``); a channel without id is skipped (``channel_without_id``).
+
+The bytes come from :mod:`~m3u_strm.ingest.guide_stream`, the entity defences from
+:mod:`~m3u_strm.ingest.guide_safety` and the times from :mod:`~m3u_strm.ingest.xmltv_time`.
 """
 
 from __future__ import annotations
 
 import collections
-import gzip
-import io
-import os
 import re
 import unicodedata
-import zlib
 from array import array
 from bisect import bisect_left
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import Any, cast
 
 from lxml import etree
 
-from m3u_strm.errors import IngestError, LimitExceededError, NotXmltvError, UnsafeDocumentError
-
-if TYPE_CHECKING:
-    from _typeshed import WriteableBuffer
+from m3u_strm.errors import NotXmltvError
+from m3u_strm.ingest.guide_safety import PrologGuard, new_guide_parser
+from m3u_strm.ingest.guide_stream import GuideSource, GuideStream, open_guide
+from m3u_strm.ingest.xmltv_time import parse_xmltv_time
 
 __all__ = [
     "PROGRAMME_SKIP_REASONS",
@@ -84,11 +83,6 @@ PROGRAMME_SKIP_REASONS = frozenset(
     {"no_channel", "bad_start", "bad_stop", "stop_not_after_start", "no_title", "duplicate"}
 )
 _CHUNK_BYTES = 64 * 1024
-_GZIP_MAGIC = b"\x1f\x8b"
-_CODECS = ("utf-8", "utf-16-le", "utf-16-be")
-_DOCTYPE_MARKERS = tuple("<!DOCTYPE".encode(codec) for codec in _CODECS)
-_ENTITY_MARKERS = tuple("<!ENTITY".encode(codec) for codec in _CODECS)
-_MARKER_OVERLAP = max(len(marker) for marker in _DOCTYPE_MARKERS) - 1
 _NOTHING: tuple[()] = ()
 _LOCATION_SUFFIX = re.compile(r", line \d+, column \d+$")
 
@@ -129,216 +123,11 @@ class XmltvReport:
     generator: str | None = None
 
 
-# --- times -------------------------------------------------------------------------------------------------
-
-_TIME_RE = re.compile(
-    r"(\d{4})(\d{2})(\d{2})(?:(\d{2})(?:(\d{2})(\d{2})?)?)?"
-    r"\s*(?:(Z|UTC|GMT)|([+-])(\d{2}):?(\d{2})?)?",
-    re.ASCII,
-)
-
-
-def parse_xmltv_time(value: str, default_tz: tzinfo = UTC) -> datetime:
-    """An XMLTV time as an aware UTC datetime; ``ValueError`` when it is not one.
-
-    >>> parse_xmltv_time("20240101120000 +0100")
-    datetime.datetime(2024, 1, 1, 11, 0, tzinfo=datetime.timezone.utc)
-    """
-    match = _TIME_RE.fullmatch(value.strip())
-    if match is None:
-        raise ValueError(f"not an XMLTV time: {value!r}")
-    year, month, day, hour, minute, second, utc_name, sign, off_hours, off_minutes = match.groups()
-    zone = default_tz
-    if utc_name:
-        zone = UTC
-    elif sign:
-        hours, minutes = int(off_hours), int(off_minutes or 0)
-        if hours > 23 or minutes > 59:
-            raise ValueError(f"offset out of range in XMLTV time: {value!r}")
-        offset = timedelta(hours=hours, minutes=minutes)
-        zone = timezone(-offset if sign == "-" else offset)
-    try:
-        local = datetime(
-            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), tzinfo=zone
-        )
-        return local.astimezone(UTC)
-    except OverflowError as exc:
-        raise ValueError(f"XMLTV time out of range: {value!r}") from exc
-
-
 # A programme's stop is usually the next one's start, so most values repeat.
 _cached_time = lru_cache(maxsize=4096)(parse_xmltv_time)
 
 
-# --- bytes in: gunzip and cap ------------------------------------------------------------------------------
-
-
-class _Readable(Protocol):
-    def read(self, size: int = ..., /) -> bytes | None: ...
-
-
-# A path (a ``str`` is always a path) or anything with a blocking binary ``read``: an open file, a BinaryIO,
-# a RawIOBase.
-GuideSource = _Readable | str | os.PathLike[str]
-
-
-def _read_bytes(raw: _Readable, size: int) -> bytes:
-    data = raw.read(size)
-    if not isinstance(data, bytes):  # str from a text-mode file, None from a non-blocking stream
-        raise TypeError("A guide must be read from a blocking binary stream (open files with 'rb').")
-    return data
-
-
-class _Replay:
-    """Serves the bytes already read to sniff the format, then the rest of the stream."""
-
-    def __init__(self, head: bytes, rest: _Readable) -> None:
-        self._head = head
-        self._rest = rest
-
-    def read(self, size: int = -1, /) -> bytes:
-        if self._head:
-            head = self._head if size < 0 else self._head[:size]
-            self._head = self._head[len(head) :]
-            return head
-        return _read_bytes(self._rest, size)
-
-    def seek(self, offset: int, /) -> int:
-        raise io.UnsupportedOperation("a guide stream cannot seek")
-
-
-class GuideStream(io.RawIOBase):
-    """A guide's XML bytes: gunzipped when needed, capped at ``max_bytes``, counted in ``bytes_read``."""
-
-    def __init__(
-        self, inner: _Replay | gzip.GzipFile, *, max_bytes: int, source_name: str, owned: Sequence[io.IOBase]
-    ) -> None:
-        super().__init__()
-        self.bytes_read = 0
-        self.max_bytes = max_bytes
-        self.source_name = source_name
-        self._inner = inner
-        self._owned = owned
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: WriteableBuffer, /) -> int:
-        target = memoryview(buffer).cast("B")
-        # One byte past the cap is enough to know the guide is too large.
-        wanted = min(len(target), self.max_bytes - self.bytes_read + 1)
-        try:
-            data = self._inner.read(wanted)
-        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-            raise IngestError(
-                f"The guide {self.source_name!r} is not a valid gzip file ({exc}).",
-                hint="The download may be truncated; fetch the guide again.",
-            ) from exc
-        target[: len(data)] = data
-        self.bytes_read += len(data)
-        if self.bytes_read > self.max_bytes:
-            raise LimitExceededError(
-                f"The guide {self.source_name!r} is larger than {self.max_bytes:,} bytes after decompression.",
-                hint="If the guide is genuine, raise the setting M3U_STRM_MAX_XMLTV_BYTES.",
-            )
-        return len(data)
-
-    def close(self) -> None:
-        for stream in self._owned:
-            stream.close()
-        super().close()
-
-
-def open_guide(source: GuideSource, *, max_bytes: int, source_name: str = "guide") -> GuideStream:
-    """Open a guide for reading: gunzips transparently (by magic bytes) and caps the decompressed size.
-
-    A path is opened and closed with the returned stream; a file object passed in is left open.
-    """
-    owned: list[io.IOBase] = []
-    if isinstance(source, str | os.PathLike):
-        try:
-            opened = open(source, "rb")  # noqa: SIM115 - closed with the GuideStream
-        except OSError as exc:
-            raise IngestError(
-                f"Cannot read the guide {source_name!r}: {exc.strerror}.", hint="Check the guide's file path."
-            ) from exc
-        owned.append(opened)
-        raw: _Readable = opened
-    else:
-        raw = source
-    try:
-        head = _read_head(raw, len(_GZIP_MAGIC))
-    except BaseException:
-        for stream in owned:
-            stream.close()
-        raise
-    replay = _Replay(head, raw)
-    if head != _GZIP_MAGIC:
-        return GuideStream(replay, max_bytes=max_bytes, source_name=source_name, owned=owned)
-    unzipped = gzip.GzipFile(fileobj=replay, mode="rb")
-    return GuideStream(unzipped, max_bytes=max_bytes, source_name=source_name, owned=[unzipped, *owned])
-
-
-def _read_head(raw: _Readable, size: int) -> bytes:
-    head = b""
-    while len(head) < size and (data := _read_bytes(raw, size - len(head))):
-        head += data
-    return head
-
-
-# --- XML in: guard, parse, assemble ------------------------------------------------------------------------
-
-
-class _PrologGuard:
-    """Rejects entity declarations in the bytes up to the root element, before lxml parses them.
-
-    Fed every chunk until the root element is known. Entities can only be declared inside a DOCTYPE, so
-    ``<!ENTITY`` counts only after ``<!DOCTYPE``; a guide without DOCTYPE whose first chunk quotes the text
-    in a CDATA description is not rejected.
-    """
-
-    def __init__(self, source_name: str) -> None:
-        self.source_name = source_name
-        self.saw_content = False
-        self._saw_doctype = False
-        self._tail = b""
-
-    def check(self, chunk: bytes) -> None:
-        window = self._tail + chunk  # the tail catches a marker split across two reads
-        self._saw_doctype = self._saw_doctype or any(marker in window for marker in _DOCTYPE_MARKERS)
-        if self._saw_doctype and any(marker in window for marker in _ENTITY_MARKERS):
-            raise self.unsafe()
-        self._tail = window[-_MARKER_OVERLAP:]
-        self.saw_content = self.saw_content or bool(chunk.strip())
-
-    def check_root(self, root: etree._Element) -> None:
-        # Second line of defence for encodings the byte scan does not know.
-        dtd = root.getroottree().docinfo.internalDTD
-        if dtd is not None and any(True for _ in dtd.iterentities()):  # type: ignore[attr-defined]
-            raise self.unsafe()
-
-    def unsafe(self) -> UnsafeDocumentError:
-        return UnsafeDocumentError(
-            f"The guide {self.source_name!r} declares XML entities, which XMLTV guides do not need; "
-            "it was not read because entities can expand without limit or read local files.",
-            hint="If this is a genuine guide, ask its provider for one without <!ENTITY> declarations.",
-        )
-
-
-def _new_parser() -> etree.XMLPullParser:
-    # Not collect_ids=False: lxml sets libxml2's ``loadsubset`` flag for it, and libxml2 then reads the
-    # external DTD (file:///etc/passwd in a DOCTYPE was read) despite load_dtd=False.
-    return etree.XMLPullParser(
-        events=("end",),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        attribute_defaults=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+# --- XML in: parse, assemble -------------------------------------------------------------------------------
 
 
 def _syntax_error(source_name: str, exc: etree.XMLSyntaxError, *, root_seen: bool, saw_content: bool) -> NotXmltvError:
@@ -372,7 +161,7 @@ def _error_location(exc: etree.XMLSyntaxError) -> tuple[int, int, str]:
     return line, column, exc.msg
 
 
-def _check_root(elem: etree._Element, report: XmltvReport, guard: _PrologGuard) -> etree._Element:
+def _check_root(elem: etree._Element, report: XmltvReport, guard: PrologGuard) -> etree._Element:
     root = elem.getroottree().getroot()
     if root.tag != "tv":
         name = etree.QName(root).localname if isinstance(root.tag, str) else str(root.tag)
@@ -423,9 +212,9 @@ def parse_xmltv(
 def _read_guide(
     source: GuideSource, report: XmltvReport, *, max_bytes: int, default_tz: tzinfo
 ) -> Generator[EpgChannel | EpgProgramme, None, None]:
-    guard = _PrologGuard(report.source)
+    guard = PrologGuard(report.source)
     assembler = _GuideAssembler(report, default_tz)
-    parser = _new_parser()
+    parser = new_guide_parser()
     root: etree._Element | None = None
     with open_guide(source, max_bytes=max_bytes, source_name=report.source) as stream:
         while True:

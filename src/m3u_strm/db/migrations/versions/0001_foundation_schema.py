@@ -191,6 +191,7 @@ def upgrade() -> None:
         sa.Column("skipped", sa.JSON(), nullable=False),
         sa.Column("warnings", sa.JSON(), nullable=False),
         sa.Column("freshness_hours", sa.Float(), nullable=True),
+        sa.Column("snapshot_hash", sa.String(length=32), nullable=True),
         sa.ForeignKeyConstraint(
             ["provider_id"],
             ["providers.id"],
@@ -238,7 +239,7 @@ def upgrade() -> None:
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("category", sa.Text(), nullable=True),
         sa.Column("first_seen_at", m3u_strm.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", m3u_strm.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("changed_at", m3u_strm.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("removed_at", m3u_strm.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["channel_id"], ["channels.id"], name=op.f("fk_streams_channel_id_channels"), ondelete="SET NULL"
@@ -273,7 +274,7 @@ def upgrade() -> None:
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("category", sa.Text(), nullable=True),
         sa.Column("first_seen_at", m3u_strm.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", m3u_strm.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("changed_at", m3u_strm.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("removed_at", m3u_strm.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["provider_id"],
@@ -303,7 +304,7 @@ def upgrade() -> None:
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("category", sa.Text(), nullable=True),
         sa.Column("first_seen_at", m3u_strm.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", m3u_strm.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("changed_at", m3u_strm.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("removed_at", m3u_strm.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["provider_id"],
@@ -328,7 +329,7 @@ def upgrade() -> None:
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("category", sa.Text(), nullable=True),
         sa.Column("first_seen_at", m3u_strm.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", m3u_strm.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("changed_at", m3u_strm.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("removed_at", m3u_strm.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["provider_id"],
