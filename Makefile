@@ -42,3 +42,4 @@ clean:
 
 docs: $(VENV)/.installed-dev
 	$(BIN)/python -c "from m3u_strm.config import settings_markdown; open('docs/settings.md','w').write(settings_markdown())"
+	$(BIN)/python -c "from m3u_strm.cli.reference import cli_markdown; open('docs/cli.md','w').write(cli_markdown())"

@@ -43,3 +43,9 @@ def test_environment_prefix_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     settings = Settings()
     assert settings.port == 8123
     assert settings.resolved_database_url == f"sqlite:///{tmp_path.resolve() / 'm3u_strm.db'}"
+
+
+def test_cli_reference_is_current() -> None:
+    from m3u_strm.cli.reference import cli_markdown
+
+    assert (ROOT / "docs" / "cli.md").read_text() == cli_markdown(), "run `make docs`"

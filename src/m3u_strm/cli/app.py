@@ -117,6 +117,8 @@ def inspect_command(
         lines = result.skipped_lines.get(reason, [])
         where = f" (lines {', '.join(map(str, lines[:10]))})" if lines else ""
         console.print(f"  skipped {reason}: {count}{where}")
+    for reason, count in sorted(result.repaired.items()):
+        console.print(f"  repaired {reason}: {count} (imported)")
     if result.epg_urls:
         console.print(f"Guide URLs in header: {len(result.epg_urls)}")
     for warning in result.warnings[:20]:

@@ -86,6 +86,7 @@ def _parser(source: ProviderSource, settings: Settings) -> M3UParser:
 def _absorb_parse(report: FetchReport, parsed: ParseReport) -> None:
     report.entries_seen += parsed.entries
     report.skipped.update(parsed.skipped)
+    report.skipped.update({f"repaired_{reason}": count for reason, count in parsed.repaired.items()})
     report.warnings.extend(parsed.warnings[:50])
 
 

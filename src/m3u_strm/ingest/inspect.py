@@ -31,6 +31,7 @@ class Inspection:
     groups: list[tuple[str, int]] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     skipped_lines: dict[str, list[int]] = field(default_factory=dict)
+    repaired: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     epg_urls: list[str] = field(default_factory=list)
 
@@ -43,6 +44,7 @@ class Inspection:
             "groups": [{"group": g, "entries": n} for g, n in self.groups],
             "skipped": self.skipped,
             "skipped_lines": self.skipped_lines,
+            "repaired": self.repaired,
             "warnings": self.warnings,
             "epg_urls": self.epg_urls,
         }
@@ -80,6 +82,7 @@ class _PlaylistTally:
             groups=self.groups.most_common(TOP_GROUPS),
             skipped=dict(report.skipped),
             skipped_lines={k: list(v) for k, v in report.skipped_lines.items()},
+            repaired=dict(report.repaired),
             warnings=[redact(w) for w in report.warnings],
             epg_urls=[redact(u) for u in report.header.epg_urls],
         )
