@@ -23,10 +23,10 @@ USER = "api-user-31"
 
 @pytest.fixture(scope="module")
 def panel() -> Iterator[FakeProviderServer]:
-    server = FakeProviderServer(build_catalogue(live=40, movies=5, series=2, seed=11), username=USER, password=SECRET)
-    server.start()
-    yield server
-    server.stop()
+    with FakeProviderServer(
+        build_catalogue(live=40, movies=5, series=2, seed=11), username=USER, password=SECRET
+    ) as server:
+        yield server
 
 
 def _create(client: TestClient, admin: Account, panel: FakeProviderServer) -> dict[str, object]:

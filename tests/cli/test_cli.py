@@ -21,10 +21,10 @@ USER = "cli-user-19"
 
 @pytest.fixture(scope="module")
 def panel() -> Iterator[FakeProviderServer]:
-    server = FakeProviderServer(build_catalogue(live=25, movies=4, series=2, seed=5), username=USER, password=SECRET)
-    server.start()
-    yield server
-    server.stop()
+    with FakeProviderServer(
+        build_catalogue(live=25, movies=4, series=2, seed=5), username=USER, password=SECRET
+    ) as server:
+        yield server
 
 
 class Cli:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from m3u_strm.accounts.ratelimit import LoginLimiter
 from m3u_strm.accounts.tokens import resolve_bearer
 from m3u_strm.config import Settings
+from m3u_strm.db.engine import session_scope
 from m3u_strm.db.models import User
 from m3u_strm.errors import AuthenticationError, PermissionDeniedError
 
@@ -31,13 +32,8 @@ def get_engine_dep(request: Request) -> Engine:
 
 def get_session(engine: Annotated[Engine, Depends(get_engine_dep)]) -> Iterator[Session]:
     """One session per request: committed when the route returns, rolled back when it raises."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(engine) as session:
+        yield session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
