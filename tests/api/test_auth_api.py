@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -110,3 +111,19 @@ def test_login_and_token_creation_are_audited(client: TestClient, admin: Account
     with Session(engine) as session:
         actions = set(session.scalars(select(AuditLog.action)))
     assert {"auth.login", "token.create"} <= actions
+
+
+OPEN_ROUTES = {"/api/auth/token", "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+
+
+def test_no_route_outside_the_open_list_answers_without_a_token(client: TestClient, app: FastAPI) -> None:
+    checked = 0
+    for path, operations in app.openapi()["paths"].items():
+        if path in OPEN_ROUTES:
+            continue
+        concrete = path.replace("{provider_id}", "1").replace("{token_id}", "1")
+        for method in operations:
+            response = client.request(method.upper(), concrete)
+            assert response.status_code == 401, (method, path, response.status_code)
+            checked += 1
+    assert checked >= 10

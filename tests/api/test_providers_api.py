@@ -141,3 +141,17 @@ def test_provider_performance_summarises_the_sync_log(
     assert row["total_errors"] == 1
     assert row["avg_duration_ms"] is not None
     assert client.get("/api/analytics/admin/providers/performance?days=0", headers=admin.headers).status_code == 422
+
+
+def test_provider_cannot_be_removed_while_it_syncs(
+    client: TestClient, admin: Account, engine: Engine, tmp_path: Path
+) -> None:
+    playlist = tmp_path / "p.m3u"
+    playlist.write_text("#EXTM3U\n#EXTINF:-1,One\nhttp://cdn.example/1.ts\n")
+    created = client.post(
+        "/api/providers", json={"name": "l", "kind": "m3u", "url": str(playlist)}, headers=admin.headers
+    )
+    begin_sync(engine, created.json()["id"])
+    response = client.delete(f"/api/providers/{created.json()['id']}", headers=admin.headers)
+    assert response.status_code == 409
+    assert "syncing right now" in response.json()["message"]

@@ -139,6 +139,11 @@ def update_provider(
 def delete_provider(
     session: Session, provider: Provider, *, actor_user_id: int | None = None, client_address: str | None = None
 ) -> None:
+    """Remove a provider with its catalogue and sync log; refused while one of its syncs runs."""
+    if provider.sync_lock is not None:
+        raise ConflictError(
+            f"Provider {provider.name!r} is syncing right now.", hint="Remove it when the sync has finished."
+        )
     record_audit(
         session, "provider.delete", actor_user_id=actor_user_id, target_type="provider", target_id=provider.id,
         client_address=client_address, details={"name": provider.name},
