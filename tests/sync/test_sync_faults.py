@@ -88,6 +88,19 @@ async def test_xtream_fault_is_classified_and_keeps_catalogue(
     assert catalogue_state(engine) == before
 
 
+async def test_expired_account_is_recorded_on_the_provider(
+    engine: Engine, settings: Settings, fake: FakeProviderServer
+) -> None:
+    provider_id = xtream_provider(engine, fake)
+    fake.faults.expired = True
+    row = await sync_provider(engine, provider_id, settings=settings)
+    assert row.status == "failed" and "Expired" in (row.error_message or "")
+    with Session(engine) as session:
+        provider = session.get_one(Provider, provider_id)
+        assert provider.account_status == "Expired"
+        assert provider.account_expires_at is not None
+
+
 async def test_reset_after_most_of_the_vod_list_keeps_everything(
     engine: Engine, settings: Settings, fake: FakeProviderServer
 ) -> None:

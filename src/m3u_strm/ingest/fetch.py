@@ -161,6 +161,7 @@ async def fetch_xtream(
         report.refreshed_series = {f"series:{series_id}" for series_id, _ in stale}
         await _fetch_episodes(client, stale, spool, source.max_connections or 2)
     finally:
+        report.account = client.account
         report.bytes_downloaded += client.bytes_read
         report.http_status = client.last_status
         report.skipped.update(client.skipped)

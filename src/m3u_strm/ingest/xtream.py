@@ -148,6 +148,7 @@ class XtreamClient:
         headers: dict[str, str] | None = None,
     ) -> None:
         self._client = client
+        self.account: XtreamAccount | None = None
         self.base_url = normalise_base_url(base_url)
         self._username, self._password = username, password
         self.live_format = live_format
@@ -300,6 +301,7 @@ class XtreamClient:
         account = parse_account(answer)
         if not account.auth:
             raise self._auth_zero()
+        self.account = account  # kept even when refused below: the sync log records an expired account's state
         if account.status.casefold() in _BLOCKED_STATUSES:
             expiry = f", expiry date {account.exp_date:%Y-%m-%d}" if account.exp_date else ""
             raise ProviderAuthError(
