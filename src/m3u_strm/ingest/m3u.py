@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import collections
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from typing import Literal, TypedDict, Unpack
 from unicodedata import normalize
@@ -66,6 +66,21 @@ from urllib.parse import unquote
 
 from m3u_strm.config import DEFAULT_SCHEMES
 from m3u_strm.errors import LimitExceededError, NotAPlaylistError
+from m3u_strm.ingest.m3u_text import (
+    ASCII_CONTROL_TO_SPACE,
+    DURATION_RE,
+    NOT_A_PLAYLIST_HINT,
+    Extinf,
+    Skeleton,
+    clean_text,
+    decode_legacy,
+    describe_non_playlist,
+    extinf_fast,
+    has_ascii_control,
+    may_hide_unicode_control,
+    scan_attributes,
+    skeleton_of,
+)
 from m3u_strm.ingest.m3u_writer import render_m3u, write_m3u
 from m3u_strm.privacy.redaction import MASK, redact
 
@@ -94,28 +109,11 @@ Reason = Literal[
 ]
 
 _LINES_KEPT_PER_REASON = 20
-_SKELETON_CACHE_SIZE = 1024
 _BOM = b"\xef\xbb\xbf"
 _EPG_ATTRS = ("x-tvg-url", "url-tvg", "tvg-url")
-_NOT_A_PLAYLIST_HINT = "Check the playlist URL and credentials; the previous catalogue was kept."
-
-_DURATION = r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+))"
-_DURATION_RE = re.compile(_DURATION)
-_SKELETON_HEAD = re.compile(rf"#EXTINF:{_DURATION}\s+([^\s=,\"']+)=")
-_SKELETON_KEY = re.compile(r"\s+([^\s=,\"']+)=")
-_ATTR_HEAD = re.compile(r"""\s*(?:(,)|([^\s=,"']+)(=?)|(["']))""")
-_UNQUOTED_VALUE = re.compile(r"[^\s,]*")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
 _HEADER_SUFFIX = re.compile(r"[A-Za-z0-9-]+=[^&]*(?:&[A-Za-z0-9-]+=[^&]*)*")
-_UNICODE_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
-_CYRILLIC_RUN = re.compile(rb"[\xc0-\xff]{3}")
-_JSON_ARRAY_START = re.compile(rb'\[\s*[\[{"\]\d-]')
-_ASCII_CONTROLS = tuple(bytes([b]) for b in (*range(0x00, 0x20), 0x7F) if b not in (0x0A, 0x0D))
-_ASCII_CONTROL_TO_SPACE = bytes.maketrans(b"".join(_ASCII_CONTROLS), b" " * len(_ASCII_CONTROLS))
-
-_Extinf = tuple[float, dict[str, str], str]  # duration, attributes, title
 _NO_PENDING: tuple[int, float, dict[str, str], str] = (0, -1.0, {}, "")  # line 0: no #EXTINF waits
-_Skeleton = tuple[float, tuple[str, ...], Callable[[tuple[str, ...], list[str]], dict[str, str]]]
 
 
 @dataclass(slots=True)
@@ -253,7 +251,7 @@ class M3UParser:
         self._saw_extinf = False
         self._pending: tuple[int, float, dict[str, str], str] = _NO_PENDING
         self._directives: _Directives | None = None
-        self._skeletons: dict[tuple[str, ...], _Skeleton] = {}
+        self._skeletons: dict[tuple[str, ...], Skeleton] = {}
 
     # -- input ------------------------------------------------------------------------------------------------
 
@@ -289,7 +287,7 @@ class M3UParser:
         else:
             self._tail = lines.pop()
         if lines:
-            may_hide_controls = _may_hide_unicode_control(chunk) or _may_hide_unicode_control(tail)
+            may_hide_controls = may_hide_unicode_control(chunk) or may_hide_unicode_control(tail)
             yield from self._parse_lines(self._screen(lines, chunk, tail), may_hide_controls)
         if len(self._tail) > self._max_line_bytes:
             self._skip("line_too_long", report.lines + 1)
@@ -307,7 +305,7 @@ class M3UParser:
             raise self._not_a_playlist("an empty response")
         tail, self._tail = self._tail, b""
         if tail and not self._discarding:
-            yield from self._parse_lines(self._screen([tail], tail, b""), _may_hide_unicode_control(tail))
+            yield from self._parse_lines(self._screen([tail], tail, b""), may_hide_unicode_control(tail))
         if self._pending[0]:
             self._skip("extinf_without_url", self._pending[0])
             self._pending = _NO_PENDING
@@ -328,7 +326,7 @@ class M3UParser:
         cap = self._max_line_bytes
         # Only a chunk longer than the cap can hold a whole over-long line; else only the first (tail-joined) one.
         too_long = max(map(len, lines)) > cap if len(chunk) > cap else len(lines[0]) > cap
-        if not too_long and not _has_ascii_control(chunk) and not (tail and _has_ascii_control(tail)):
+        if not too_long and not has_ascii_control(chunk) and not (tail and has_ascii_control(tail)):
             return lines
         screened = []
         line_no = self.report.lines
@@ -340,7 +338,7 @@ class M3UParser:
             elif b"\x00" in raw:
                 self._skip("nul_byte", line_no)
                 raw = b""
-            screened.append(raw.translate(_ASCII_CONTROL_TO_SPACE))
+            screened.append(raw.translate(ASCII_CONTROL_TO_SPACE))
         return screened
 
     def _parse_lines(self, lines: list[bytes], may_hide_controls: bool) -> Iterator[M3UEntry]:
@@ -351,6 +349,8 @@ class M3UParser:
         # Each call and attribute lookup here runs per line: measure (bench/parse_m3u.py) before changing it.
         report = self.report
         skeletons = self._skeletons
+        last_outline: list[str] = []  # the outline of the previous canonical #EXTINF, and its skeleton
+        last_known: Skeleton | None = None
         url_prefixes = self._url_prefixes
         max_entries = self._max_entries
         careful_line = self._careful_line
@@ -368,17 +368,22 @@ class M3UParser:
                 continue
             if not line.isascii():
                 line = normalize("NFC", line)
-                if may_hide_controls and _may_hide_unicode_control(raw):
-                    line = _clean_text(line)
+                if may_hide_controls and may_hide_unicode_control(raw):
+                    line = clean_text(line)
                     if not line:
                         continue
             if idle and line.startswith("#EXTINF:"):
                 parts = line.split('"')
-                known = skeletons.get(tuple(parts[0:-1:2])) if len(parts) & 1 else None
+                if not len(parts) & 1:
+                    known = None
+                elif (outline := parts[0:-1:2]) == last_outline:  # a list compare: no tuple, no hashing
+                    known = last_known
+                elif (known := skeleton_of(parts, skeletons)) is not None:
+                    last_outline, last_known = outline, known
                 before, comma, title = parts[-1].partition(",")
                 if known is not None and comma and (not before or before.isspace()):
                     extinf_line = line_no
-                    attrs = known[2](known[1], parts)
+                    attrs = known[1](parts)
                     following = next(rows, None)
                     line = ""
                     if following is not None:
@@ -456,19 +461,19 @@ class M3UParser:
     def _decode_carefully(self, raw: bytes) -> str:
         """One line as the hot loop would decode it: UTF-8 or a fallback, NFC, no control characters."""
         try:
-            return _clean_text(raw.decode())
+            return clean_text(raw.decode())
         except UnicodeDecodeError:
             return self._decode_fallback(raw)
 
     def _decode_fallback(self, raw: bytes) -> str:
         self.report.decode_replacements += 1
-        return _clean_text(_decode_legacy(raw))
+        return clean_text(decode_legacy(raw))
 
-    def _read_extinf(self, line: str, line_no: int) -> _Extinf:
+    def _read_extinf(self, line: str, line_no: int) -> Extinf:
         """An #EXTINF the inline fast path did not take: learn its outline if it is canonical, else read it slowly."""
-        return _extinf_fast(line, self._skeletons) or self._parse_extinf(line, line_no)
+        return extinf_fast(line, self._skeletons) or self._parse_extinf(line, line_no)
 
-    def _directive(self, line: str, line_no: int) -> _Extinf | None:
+    def _directive(self, line: str, line_no: int) -> Extinf | None:
         """Handle a ``#`` line other than a canonical ``#EXTINF:``; return the #EXTINF it turned out to be."""
         tag = line[:11].upper()
         if tag.startswith("#EXTINF"):
@@ -504,7 +509,7 @@ class M3UParser:
             entry.group = directives.group
 
     def _read_header(self, line: str) -> None:
-        attrs, _title, _clean = _scan_attributes(line, 7)
+        attrs, _title, _clean = scan_attributes(line, 7)
         header = self.report.header
         self._header_seen = True
         for key, value in attrs.items():
@@ -515,19 +520,19 @@ class M3UParser:
                     if url and url not in header.epg_urls:
                         header.epg_urls.append(url)
 
-    def _parse_extinf(self, line: str, line_no: int) -> _Extinf:
+    def _parse_extinf(self, line: str, line_no: int) -> Extinf:
         """The careful #EXTINF reader for everything the fast path does not accept."""
         text = line[7:]
         malformed = not text.startswith(":")
         position = 0 if malformed else 1
-        match = _DURATION_RE.match(text, position)
+        match = DURATION_RE.match(text, position)
         if match is None:
             duration = -1.0
             malformed = malformed or not text[position:].lstrip().startswith(",")
         else:
             duration = float(match.group(1))
             position = match.end()
-        attrs, title, clean = _scan_attributes(text, position)
+        attrs, title, clean = scan_attributes(text, position)
         if malformed or not clean or title is None:
             self._repair("malformed_extinf", line_no)
         return duration, attrs, title or ""
@@ -578,13 +583,13 @@ class M3UParser:
         ):
             return None
         self._sniffed = True
-        described = _describe_non_playlist(head[:512])
+        described = describe_non_playlist(head[:512])
         if described is not None:
             what, hint = described
             raise self._not_a_playlist(what, hint)
         return data
 
-    def _not_a_playlist(self, what: str, hint: str = _NOT_A_PLAYLIST_HINT) -> NotAPlaylistError:
+    def _not_a_playlist(self, what: str, hint: str = NOT_A_PLAYLIST_HINT) -> NotAPlaylistError:
         return NotAPlaylistError(f"The provider {self.report.source!r} returned {what}, not a playlist.", hint=hint)
 
     def _limit_error(self, what: str, setting: str) -> LimitExceededError:
@@ -648,112 +653,6 @@ def parse_m3u(
 # -- helpers ----------------------------------------------------------------------------------------------------
 
 
-def _extinf_fast(line: str, skeletons: dict[tuple[str, ...], _Skeleton]) -> _Extinf | None:
-    """Read ``#EXTINF:-1 a="1" b="2",Title`` by splitting on quotes; None when the line needs the careful reader.
-
-    The text outside the quotes (``'#EXTINF:-1 a='``, ``' b='``) repeats from entry to entry, so it is checked once
-    and remembered with its duration and keys.
-    """
-    parts = line.split('"')
-    if not len(parts) & 1 or len(parts) == 1:
-        return None
-    outline = tuple(parts[0:-1:2])
-    known = skeletons.get(outline)
-    if known is None:
-        # Only good outlines are remembered: a bad one often holds text (a single-quoted value) and never repeats.
-        known = _learn_skeleton(outline)
-        if known is None:
-            return None
-        if len(skeletons) < _SKELETON_CACHE_SIZE:
-            skeletons[outline] = known
-    before, comma, title = parts[-1].partition(",")
-    if not comma or (before and not before.isspace()):
-        return None
-    duration, keys, build_attrs = known
-    return duration, build_attrs(keys, parts), title.strip()
-
-
-def _learn_skeleton(outline: tuple[str, ...]) -> _Skeleton | None:
-    head = _SKELETON_HEAD.fullmatch(outline[0])
-    if head is None:
-        return None
-    keys = [head.group(2).lower()]
-    for part in outline[1:]:
-        match = _SKELETON_KEY.fullmatch(part)
-        if match is None:
-            return None
-        keys.append(match.group(1).lower())
-    return float(head.group(1)), tuple(keys), _ATTR_BUILDERS.get(len(keys), _attrs_n)
-
-
-# Building the attribute dict with a dict display is 2.5x faster than dict(zip(...)): one builder per common
-# attribute count. ``parts`` is the #EXTINF line split on '"': values sit at the odd indexes.
-def _attrs_1(k: tuple[str, ...], p: list[str]) -> dict[str, str]:
-    return {k[0]: p[1]}
-
-
-def _attrs_2(k: tuple[str, ...], p: list[str]) -> dict[str, str]:
-    return {k[0]: p[1], k[1]: p[3]}
-
-
-def _attrs_3(k: tuple[str, ...], p: list[str]) -> dict[str, str]:
-    return {k[0]: p[1], k[1]: p[3], k[2]: p[5]}
-
-
-def _attrs_4(k: tuple[str, ...], p: list[str]) -> dict[str, str]:
-    return {k[0]: p[1], k[1]: p[3], k[2]: p[5], k[3]: p[7]}
-
-
-def _attrs_5(k: tuple[str, ...], p: list[str]) -> dict[str, str]:
-    return {k[0]: p[1], k[1]: p[3], k[2]: p[5], k[3]: p[7], k[4]: p[9]}
-
-
-def _attrs_6(k: tuple[str, ...], p: list[str]) -> dict[str, str]:
-    return {k[0]: p[1], k[1]: p[3], k[2]: p[5], k[3]: p[7], k[4]: p[9], k[5]: p[11]}
-
-
-def _attrs_n(k: tuple[str, ...], p: list[str]) -> dict[str, str]:
-    return dict(zip(k, p[1::2], strict=True))
-
-
-_ATTR_BUILDERS = {1: _attrs_1, 2: _attrs_2, 3: _attrs_3, 4: _attrs_4, 5: _attrs_5, 6: _attrs_6}
-
-
-def _scan_attributes(text: str, position: int) -> tuple[dict[str, str], str | None, bool]:
-    """Read ``key="value"`` pairs from ``position`` up to the first comma outside quotes.
-
-    Returns the attributes, the title (None when there is no such comma) and whether the text was well formed
-    (False after repairing an unterminated quote).
-    """
-    attrs: dict[str, str] = {}
-    while (match := _ATTR_HEAD.match(text, position)) is not None:
-        comma, key, equals, stray_quote = match.groups()
-        position = match.end()
-        if comma:
-            return attrs, text[position:].strip(), True
-        if key and not equals:  # a bare word: ignored
-            continue
-        quote = stray_quote or text[position : position + 1]
-        if quote not in ('"', "'"):
-            value_match = _UNQUOTED_VALUE.match(text, position)
-            assert value_match is not None  # matches the empty string at worst
-            attrs[key.lower()] = value_match.group()
-            position = value_match.end()
-            continue
-        start = position if stray_quote else position + 1
-        close = text.find(quote, start)
-        if close < 0:  # unterminated: the value runs to the last comma, the rest is the title
-            rest = text[start:]
-            last_comma = rest.rfind(",")
-            if key:
-                attrs[key.lower()] = (rest[:last_comma] if last_comma >= 0 else rest).strip()
-            return attrs, (rest[last_comma + 1 :].strip() if last_comma >= 0 else None), False
-        if key:
-            attrs[key.lower()] = text[start:close]
-        position = close + 1
-    return attrs, None, True
-
-
 def _headers_from_suffix(suffix: str) -> dict[str, str]:
     """``User-Agent=x&Referer=y`` (Kodi's ``url|headers``) as VLC option names."""
     headers = {}
@@ -763,7 +662,7 @@ def _headers_from_suffix(suffix: str) -> dict[str, str]:
         option = {"user-agent": "http-user-agent", "referer": "http-referrer", "referrer": "http-referrer"}.get(
             name, f"http-{name}"
         )
-        headers[option] = _clean_text(unquote(value).strip())
+        headers[option] = clean_text(unquote(value).strip())
     return headers
 
 
@@ -774,59 +673,7 @@ def _title_from_url(url: str) -> str:
     stem, dot, extension = segment.rpartition(".")
     if dot and stem and extension.isalnum() and len(extension) <= 5:
         segment = stem
-    return _clean_text(unquote(segment).strip()) or url
-
-
-def _clean_text(text: str) -> str:
-    """NFC, control characters to spaces, U+FEFF removed, stripped."""
-    text = normalize("NFC", text)
-    if _UNICODE_CONTROL.search(text) is not None:
-        text = _UNICODE_CONTROL.sub(lambda m: "" if m.group() == "\ufeff" else " ", text)
-    return text.strip()
-
-
-def _decode_legacy(raw: bytes) -> str:
-    """Decode a line that is not strict UTF-8 (see the module docstring for the order of guesses)."""
-    text = raw.decode("utf-8", "replace")
-    if not text.replace("\ufffd", "").isascii():
-        return text  # real UTF-8 with a few damaged bytes
-    codecs = ("cp1251", "cp1252") if _CYRILLIC_RUN.search(raw) else ("cp1252",)
-    for codec in codecs:
-        try:
-            return raw.decode(codec)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("latin-1")
-
-
-def _may_hide_unicode_control(raw: bytes) -> bool:
-    # C1 controls, U+2028/2029 and U+FEFF all start with one of these bytes in UTF-8 (memchr each).
-    return b"\xc2" in raw or b"\xe2" in raw or b"\xef" in raw
-
-
-def _has_ascii_control(block: bytes) -> bool:
-    # A memchr per control byte is several times faster than one regex or translate pass over the block.
-    return any(control in block for control in _ASCII_CONTROLS)
-
-
-def _describe_non_playlist(head: bytes) -> tuple[str, str] | None:
-    """What the first bytes of a response are, when they are clearly not a playlist."""
-    lowered = head[:512].lower()
-    if lowered.startswith(b"<"):
-        if b"<html" in lowered or b"<!doctype html" in lowered:
-            return "an HTML page", _NOT_A_PLAYLIST_HINT
-        if b"<tv" in lowered:
-            return "an XMLTV guide", "Use this URL as an EPG source, not as a playlist."
-        return "an HTML or XML document", _NOT_A_PLAYLIST_HINT
-    if lowered.startswith(b"[playlist]"):
-        return "a PLS playlist", "Use the provider's M3U (m3u_plus) URL instead."
-    if lowered.startswith(b"{") or _JSON_ARRAY_START.match(lowered):  # not "[NO PUBLIC STREAM]"
-        return "a JSON document", _NOT_A_PLAYLIST_HINT
-    if lowered.startswith(b"\x1f\x8b"):
-        return "gzip-compressed data", "The server sent compressed data without saying so; check the URL."
-    if lowered.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "UTF-16 text", "Save the playlist as UTF-8."
-    return None
+    return clean_text(unquote(segment).strip()) or url
 
 
 def _count(counter: collections.Counter[str], lines: dict[str, list[int]], reason: str, line_no: int) -> None:
