@@ -41,10 +41,13 @@ from m3u_strm.db.migrate import upgrade
 from sqlalchemy.orm import Session
 from m3u_strm.ingest.providers import ProviderSpec, create_provider
 from m3u_strm.ingest.sync import sync_provider
-import resource
+def peak_kb():
+    # VmHWM belongs to this process image; ru_maxrss would carry the parent's peak across fork and exec.
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 url, db = sys.argv[1], sys.argv[2]
 if url == "idle":
-    print("peak_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    print("peak_kb", peak_kb())
     raise SystemExit(0)
 engine = build_engine("sqlite:///" + db)
 upgrade(engine)
@@ -53,7 +56,7 @@ with Session(engine) as s, s.begin():
 settings = Settings(database_url="sqlite:///" + db, demo=False)
 row = asyncio.run(sync_provider(engine, pid, settings=settings))
 print(row.status, row.entries_seen, row.error_message or "")
-print("peak_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print("peak_kb", peak_kb())
 """
 
 
