@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app = FastAPI(title="M3U-STRM-Processor", version=__version__, lifespan=lifespan)
     app.state.settings = settings
+    app.state.signing_key = settings.signing_key()  # created in the data directory on the first run
     app.state.engine = engine
     app.state.login_limiter = build_login_limiter(
         settings.redis_url, settings.login_max_failures, settings.login_window_seconds
