@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Engine
 
 from m3u_strm import __version__
 from m3u_strm.cli.common import cli_errors, console, db_session, err_console, print_json, ready_engine
@@ -67,7 +68,7 @@ def sync_command(
         raise typer.Exit(1)
 
 
-def _sync_with_progress(engine: object, ref: int) -> ProviderSync:
+def _sync_with_progress(engine: Engine, ref: int) -> ProviderSync:
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
                TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=err_console, transient=True) as progress:
@@ -76,7 +77,7 @@ def _sync_with_progress(engine: object, ref: int) -> ProviderSync:
         def report(phase: str, rows: int) -> None:
             progress.update(task, description=f"provider {ref}: {phase}", completed=rows)
 
-        return asyncio.run(sync_provider(engine, ref, trigger="cli", progress=report))  # type: ignore[arg-type]
+        return asyncio.run(sync_provider(engine, ref, trigger="cli", progress=report))
 
 
 def _print_sync(row: ProviderSync) -> None:
