@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import aclosing
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -47,6 +47,8 @@ from m3u_strm.ingest.xtream_records import (
     to_str_or_none,
 )
 from m3u_strm.privacy.redaction import redact
+
+_Record = TypeVar("_Record")
 
 __all__ = [
     "XtreamAccount",
@@ -329,29 +331,25 @@ class XtreamClient:
     async def series_categories(self) -> list[XtreamCategory]:
         return await self._categories("get_series_categories")
 
-    async def live_streams(self) -> AsyncGenerator[XtreamLive, None]:
-        async with aclosing(self._records("get_live_streams")) as records:
+    async def _parsed(
+        self, action: str, parse: Callable[[object], _Record | None], reason: str
+    ) -> AsyncGenerator[_Record, None]:
+        """The records of a list answer that parse; the others are counted under ``reason`` and skipped."""
+        async with aclosing(self._records(action)) as records:
             async for record in records:
-                if (live := parse_live(record)) is not None:
-                    yield live
+                if (item := parse(record)) is not None:
+                    yield item
                 else:
-                    self.skipped["bad_live_record"] += 1
+                    self.skipped[reason] += 1
 
-    async def vod_streams(self) -> AsyncGenerator[XtreamMovie, None]:
-        async with aclosing(self._records("get_vod_streams")) as records:
-            async for record in records:
-                if (movie := parse_movie(record)) is not None:
-                    yield movie
-                else:
-                    self.skipped["bad_movie_record"] += 1
+    def live_streams(self) -> AsyncGenerator[XtreamLive, None]:
+        return self._parsed("get_live_streams", parse_live, "bad_live_record")
 
-    async def series(self) -> AsyncGenerator[XtreamSeries, None]:
-        async with aclosing(self._records("get_series")) as records:
-            async for record in records:
-                if (show := parse_series(record)) is not None:
-                    yield show
-                else:
-                    self.skipped["bad_series_record"] += 1
+    def vod_streams(self) -> AsyncGenerator[XtreamMovie, None]:
+        return self._parsed("get_vod_streams", parse_movie, "bad_movie_record")
+
+    def series(self) -> AsyncGenerator[XtreamSeries, None]:
+        return self._parsed("get_series", parse_series, "bad_series_record")
 
     async def series_info(self, series_id: int) -> list[XtreamEpisode]:
         answer = await self._get_json("get_series_info", series_id=series_id)
