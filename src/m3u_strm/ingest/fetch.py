@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -73,14 +73,39 @@ def _headers(source: ProviderSource, settings: Settings) -> dict[str, str]:
     return {"User-Agent": source.user_agent or settings.default_user_agent}
 
 
-def _parser(source: ProviderSource, settings: Settings) -> M3UParser:
+def playlist_parser(settings: Settings, source_name: str) -> M3UParser:
+    """An M3U parser with the limits and scheme allow-list from the settings."""
     return M3UParser(
-        source=source.name,
+        source=source_name,
         allowed_schemes=settings.allowed_schemes,
         max_line_bytes=settings.max_line_bytes,
         max_entries=settings.max_entries,
         max_bytes=settings.max_playlist_bytes,
     )
+
+
+def provider_client(settings: Settings) -> httpx.AsyncClient:
+    """The HTTP client provider requests go through (timeouts from the settings; redirects followed)."""
+    return httpx.AsyncClient(timeout=settings.fetch_timeout_seconds, follow_redirects=True)
+
+
+def download(
+    http: httpx.AsyncClient,
+    url: str,
+    settings: Settings,
+    *,
+    source: str,
+    headers: dict[str, str],
+    max_bytes: int,
+    limit_setting: str = "max_playlist_bytes",
+    stats: FetchStats | None = None,
+) -> AsyncGenerator[bytes, None]:
+    """:func:`stream_bytes` with the retry policy from the settings."""
+    return stream_bytes(
+        http, url, source=source, max_bytes=max_bytes, retries=settings.fetch_retries,
+        max_retry_after=settings.fetch_max_retry_after_seconds, headers=headers, stats=stats,
+        limit_setting=limit_setting,
+    )  # fmt: skip
 
 
 def _absorb_parse(report: FetchReport, parsed: ParseReport) -> None:
@@ -103,14 +128,13 @@ def _spool_entries(parser: M3UParser, chunks: Iterable[bytes], spool: RowSpool) 
 async def fetch_m3u(
     http: httpx.AsyncClient, source: ProviderSource, settings: Settings, spool: RowSpool, report: FetchReport
 ) -> None:
-    parser = _parser(source, settings)
+    parser = playlist_parser(settings, source.name)
     if _is_remote(source.url):
         stats = FetchStats()
         try:
-            async for chunk in stream_bytes(
-                http, source.url, source=source.name, max_bytes=settings.max_playlist_bytes,
-                retries=settings.fetch_retries, max_retry_after=settings.fetch_max_retry_after_seconds,
-                headers=_headers(source, settings), stats=stats,
+            async for chunk in download(
+                http, source.url, settings, source=source.name, headers=_headers(source, settings),
+                max_bytes=settings.max_playlist_bytes, stats=stats,
             ):  # fmt: skip
                 _spool_entries(parser, (chunk,), spool)
             _spool_entries(parser, (), spool)
@@ -216,10 +240,9 @@ async def fetch_guide(
     stats = FetchStats()
     try:
         with path.open("wb") as handle:
-            async for chunk in stream_bytes(
-                http, location, source=f"{source.name} guide", max_bytes=settings.max_xmltv_bytes,
-                retries=settings.fetch_retries, max_retry_after=settings.fetch_max_retry_after_seconds,
-                headers=_headers(source, settings), stats=stats, limit_setting="max_xmltv_bytes",
+            async for chunk in download(
+                http, location, settings, source=f"{source.name} guide", headers=_headers(source, settings),
+                max_bytes=settings.max_xmltv_bytes, limit_setting="max_xmltv_bytes", stats=stats,
             ):  # fmt: skip
                 handle.write(chunk)
         report.guide_path = path

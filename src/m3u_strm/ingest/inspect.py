@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -14,7 +13,8 @@ import httpx
 
 from m3u_strm.config import Settings
 from m3u_strm.ingest import xmltv
-from m3u_strm.ingest.http import read_local, stream_bytes
+from m3u_strm.ingest.fetch import download, playlist_parser, provider_client
+from m3u_strm.ingest.http import read_local
 from m3u_strm.ingest.m3u import M3UParser
 from m3u_strm.ingest.rows import classify_url
 from m3u_strm.privacy.redaction import redact
@@ -48,16 +48,6 @@ class Inspection:
             "warnings": self.warnings,
             "epg_urls": self.epg_urls,
         }
-
-
-def _parser(settings: Settings, source: str) -> M3UParser:
-    return M3UParser(
-        source=source,
-        allowed_schemes=settings.allowed_schemes,
-        max_line_bytes=settings.max_line_bytes,
-        max_entries=settings.max_entries,
-        max_bytes=settings.max_playlist_bytes,
-    )
 
 
 class _PlaylistTally:
@@ -112,7 +102,7 @@ def inspect_local(path: str, settings: Settings) -> Inspection:
     first = next(chunks, b"")
     if _looks_like_xml(first):
         return _inspect_guide(Path(path.removeprefix("file://")).expanduser(), source, settings)
-    tally = _PlaylistTally(_parser(settings, source))
+    tally = _PlaylistTally(playlist_parser(settings, source))
     tally.feed(first)
     for chunk in chunks:
         tally.feed(chunk)
@@ -122,11 +112,11 @@ def inspect_local(path: str, settings: Settings) -> Inspection:
 
 async def inspect_url(url: str, settings: Settings, http: httpx.AsyncClient) -> Inspection:
     source = redact(url)
-    chunks: AsyncIterator[bytes] = stream_bytes(
-        http, url, source=source, max_bytes=settings.max_playlist_bytes, retries=settings.fetch_retries,
-        max_retry_after=settings.fetch_max_retry_after_seconds, headers={"User-Agent": settings.default_user_agent},
+    chunks = download(
+        http, url, settings, source=source, headers={"User-Agent": settings.default_user_agent},
+        max_bytes=settings.max_playlist_bytes,
     )  # fmt: skip
-    tally = _PlaylistTally(_parser(settings, source))
+    tally = _PlaylistTally(playlist_parser(settings, source))
     with tempfile.TemporaryDirectory(prefix="m3u-strm-inspect-") as tmp:
         guide = Path(tmp) / "guide.xml"
         handle: BinaryIO | None = None
@@ -151,7 +141,7 @@ async def inspect_source(location: str, settings: Settings, http: httpx.AsyncCli
     """Parse a playlist or XMLTV guide from a path or URL and report what is in it."""
     if urlsplit(location).scheme in {"http", "https"}:
         own = http is None
-        client = http or httpx.AsyncClient(timeout=settings.fetch_timeout_seconds, follow_redirects=True)
+        client = http or provider_client(settings)
         try:
             return await inspect_url(location, settings, client)
         finally:

@@ -27,7 +27,15 @@ from sqlalchemy.orm import Session
 from m3u_strm.config import Settings, get_settings
 from m3u_strm.db.models import Provider, ProviderSync, VodEpisode, VodSeries
 from m3u_strm.errors import EmptyCatalogueError, InputError, M3UStrmError, SyncAlreadyRunningError
-from m3u_strm.ingest.fetch import FetchReport, Progress, ProviderSource, fetch_guide, fetch_m3u, fetch_xtream
+from m3u_strm.ingest.fetch import (
+    FetchReport,
+    Progress,
+    ProviderSource,
+    fetch_guide,
+    fetch_m3u,
+    fetch_xtream,
+    provider_client,
+)
 from m3u_strm.ingest.guide import replace_guide
 from m3u_strm.ingest.providers import get_provider, register_provider_secrets
 from m3u_strm.ingest.snapshot import DiffCounts, apply_snapshot
@@ -109,7 +117,7 @@ async def run_sync(
     started = time.monotonic()
     report = FetchReport()
     own_client = http is None
-    client = http or httpx.AsyncClient(timeout=settings.fetch_timeout_seconds, follow_redirects=True)
+    client = http or provider_client(settings)
     try:
         source, known_series, last_success = _source(engine, ticket.provider_id)
         with RowSpool() as spool:
