@@ -25,6 +25,10 @@ the boundary (``raise ProviderUnreachableError(...) from exc``) so callers only 
         ├── ProviderRateLimitedError  429, with the time to retry at
         ├── ProviderAuthError         credentials rejected, account expired or disabled
         └── ProviderResponseError     the answer is not what the API promises (bad JSON)
+    OutputError                       writing an output (.strm tree, playlist file) failed
+    ├── UnsafePathError               a name would leave the output root (traversal, symlink)
+    └── OutputWriteError              the disk said no: full, read-only, permission denied
+    NoPlayableStreamError             the content exists but has no active stream right now (503)
 
 Messages pass through :func:`m3u_strm.privacy.redaction.redact` when the error is built, so a provider password or
 a credential-bearing URL never reaches a log line, an API response or the CLI through an exception.
@@ -170,3 +174,21 @@ class ProviderAuthError(ProviderError):
 
 class ProviderResponseError(ProviderError):
     code = "provider_bad_response"
+
+
+class OutputError(M3UStrmError):
+    code = "output_error"
+
+
+class UnsafePathError(OutputError):
+    http_status = 422
+    code = "unsafe_path"
+
+
+class OutputWriteError(OutputError):
+    code = "output_write_failed"
+
+
+class NoPlayableStreamError(M3UStrmError):
+    http_status = 503
+    code = "no_playable_stream"

@@ -17,11 +17,11 @@ from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
+from m3u_strm.chunks import batched_text
 from m3u_strm.demo.catalogue import CategoryKind, FakeCatalogue
 from m3u_strm.demo.names import LIVE_CHANNELS
 from m3u_strm.demo.xtream_wire import dumps_php
 
-CHUNK_BYTES = 64 * 1024
 TS_PACKET = 188
 _EPG_NAMES = {epg: display for channels in LIVE_CHANNELS.values() for _, display, epg in channels}
 _KINDS: tuple[CategoryKind, ...] = ("live", "vod", "series")
@@ -30,16 +30,7 @@ _PROGRAMME_TITLES = ("Morning News", "Live: Premier League", "The Late Show", "D
 
 def chunked(pieces: Iterable[str]) -> Iterator[bytes]:
     """Join small strings into ~64 KiB chunks: few enough sends to be fast, small enough to keep memory flat."""
-    buffer: list[str] = []
-    size = 0
-    for piece in pieces:
-        buffer.append(piece)
-        size += len(piece)
-        if size >= CHUNK_BYTES:
-            yield "".join(buffer).encode("utf-8")
-            buffer, size = [], 0
-    if buffer:
-        yield "".join(buffer).encode("utf-8")
+    return (text.encode("utf-8") for text in batched_text(pieces))
 
 
 def _attr(value: str | None) -> str:
