@@ -69,6 +69,21 @@ class Settings(BaseSettings):
     xtream_live_format: Literal["ts", "m3u8"] = Field("ts", description="Container for Xtream live stream URLs.")
     default_user_agent: str = Field("M3U-STRM-Processor/0.1", description="User-Agent sent to providers.")
 
+    merge_fuzzy_threshold: float = Field(
+        85.0, ge=0, le=100, description="Similarity (0-100) at which two channel names from providers are merged."
+    )
+    output_direct_urls: bool = Field(
+        False,
+        description="Put provider URLs (with their credentials) in outputs instead of gateway URLs. Not recommended.",
+    )
+    strm_dir: Path | None = Field(None, description="Where `.strm` trees are written; default `<data_dir>/strm`.")
+    strm_genre_folders: bool = Field(False, description="Add a genre folder level to generated `.strm` trees.")
+    hdhr_tuner_count: int = Field(4, ge=1, le=32, description="Tuners the emulated HDHomeRun reports.")
+    hdhr_user: str | None = Field(
+        None,
+        description="User whose playback token serves the token-less HDHomeRun paths (`/discover.json`); unset: off.",
+    )
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -78,6 +93,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def resolved_strm_dir(self) -> Path:
+        return self.strm_dir if self.strm_dir is not None else self.data_dir / "strm"
 
     def ensure_data_dir(self) -> Path:
         try:

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from m3u_strm import __version__
 from m3u_strm.accounts.ratelimit import build_login_limiter
-from m3u_strm.api.routes import analytics, auth, health, providers
+from m3u_strm.api.routes import analytics, auth, channels, health, outputs, play, providers
 from m3u_strm.config import Settings, get_settings
 from m3u_strm.db.engine import get_engine
 from m3u_strm.errors import LoginRateLimitedError, M3UStrmError
@@ -55,7 +55,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         settings.redis_url, settings.login_max_failures, settings.login_window_seconds
     )
     app.state.background_tasks = set()
-    for router in (health.router, auth.router, providers.router, analytics.router):
+    routers = (health.router, auth.router, providers.router, channels.router, channels.rules_router, analytics.router,
+               outputs.router, play.router)  # fmt: skip
+    for router in routers:
         app.include_router(router)
     _install_error_handlers(app)
 

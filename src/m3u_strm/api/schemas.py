@@ -150,3 +150,103 @@ class ProviderPerformance(BaseModel):
     bytes_downloaded: int
     last_sync_at: datetime | None
     last_sync_status: str | None
+
+
+class ChannelPublic(BaseModel):
+    id: int
+    name: str
+    normalized_name: str
+    country: str | None
+    region: str | None
+    variant: str | None
+    category: str | None
+    epg_id: str | None
+    logo: str | None
+    number: int | None
+    enabled: bool
+    manual: bool
+    merged_into_id: int | None
+    stream_count: int
+
+
+class ChannelPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[ChannelPublic]
+
+
+class ChannelUpdate(BaseModel):
+    enabled: bool
+
+
+class StreamPublic(BaseModel):
+    """A stream as the API shows it: never its URL (it may hold the provider's credentials)."""
+
+    id: int
+    provider_id: int
+    provider: str
+    name: str
+    tvg_id: str | None
+    category: str | None
+    rank: int | None
+    resolution: str | None
+    quality_score: int | None
+    bitrate_kbps: int | None
+    is_active: bool
+    url_hash: str
+    merge_method: str | None
+    merge_confidence: float | None
+    merge_reason: str | None
+    merge_pinned: bool
+
+
+class MergeDetailsPublic(BaseModel):
+    channel_id: int
+    match_key: str | None
+    manual: bool
+    merged_from: list[int]
+    methods: dict[str, int]
+    streams: list[dict[str, Any]]
+
+
+class SplitRequest(BaseModel):
+    stream_ids: list[int] = Field(min_length=1, max_length=1000)
+
+
+class MergeRuleCreate(BaseModel):
+    pattern: str = Field(min_length=1, max_length=255, description="Glob (`*Sky Sports 1*`) or regex")
+    channel_id: int
+    kind: Literal["glob", "regex"] = "glob"
+    field: Literal["name", "tvg_id"] = "name"
+    provider_id: int | None = None
+
+
+class MergeRulePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    pattern: str
+    kind: str
+    field: str
+    provider_id: int | None
+    channel_id: int
+    created_at: datetime
+
+
+class StrmGenerate(BaseModel):
+    movies: bool = True
+    series: bool = True
+    live: bool = False
+    genre_folders: bool | None = Field(None, description="Default: the strm_genre_folders setting")
+    clean: bool = True
+
+
+class ProcessM3URequest(BaseModel):
+    source: str = Field(min_length=1, description="Playlist URL or a path on the server")
+    output_dir: str = Field(min_length=1, description="Absolute directory on the server")
+    merge: bool = True
+    prefer: Literal["best", "4k", "hd", "sd", "all"] = "best"
+    by_category: bool = False
+    fuzzy_threshold: float = Field(0.85, ge=0, le=1)
+    clean: bool = False

@@ -12,7 +12,9 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from m3u_strm import __version__
+from m3u_strm.cli.channels import app as channels_app
 from m3u_strm.cli.common import cli_errors, console, db_session, err_console, print_json, ready_engine
+from m3u_strm.cli.output import output_app, strm_app
 from m3u_strm.cli.provider import app as provider_app
 from m3u_strm.cli.user import token_app, user_app
 from m3u_strm.config import get_settings
@@ -28,6 +30,9 @@ app.add_typer(provider_app, name="provider")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
+app.add_typer(channels_app, name="channels")
+app.add_typer(output_app, name="output")
+app.add_typer(strm_app, name="strm")
 log = logging.getLogger(__name__)
 
 

@@ -116,13 +116,21 @@ class ProviderSync(Base):
 
 
 class Channel(Base):
-    """A merged channel. The catalogue issue links streams of several providers to one channel."""
+    """A merged channel: the streams of several providers that show the same thing.
+
+    ``match_key`` is the merge group this channel was created for; a re-merge finds its channel again by the
+    streams it already holds first, by this key second, so ids stay stable. ``merged_into_id`` is set when an admin
+    merged this channel into another: whatever would land here lands there instead. ``manual`` marks a channel an
+    admin created by splitting streams off; the merge never gives it new streams by itself.
+    """
 
     __tablename__ = "channels"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
     normalized_name: Mapped[str] = mapped_column(String(255), index=True)
+    match_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    country: Mapped[str | None] = mapped_column(String(16))
     region: Mapped[str | None] = mapped_column(String(32))
     variant: Mapped[str | None] = mapped_column(String(64))
     category: Mapped[str | None] = mapped_column(String(255))
@@ -131,8 +139,28 @@ class Channel(Base):
     number: Mapped[int | None] = mapped_column(Integer)
     tags: Mapped[list[Any]] = mapped_column(default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MergeRule(Base):
+    """An admin's rule: streams whose name (or tvg-id) matches ``pattern`` belong to ``channel_id``.
+
+    ``kind`` is ``glob`` (case-insensitive, ``*`` and ``?``) or ``regex`` (Python, case-insensitive, searched).
+    Rules win over automatic matching and are applied in id order; a stream an admin pinned wins over rules.
+    """
+
+    __tablename__ = "merge_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pattern: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(8), default="glob")  # glob | regex
+    field: Mapped[str] = mapped_column(String(8), default="name")  # name | tvg_id
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CatalogueItem:
@@ -182,6 +210,10 @@ class Stream(CatalogueItem, Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     response_time_ms: Mapped[int | None] = mapped_column(Integer)
     rank: Mapped[int | None] = mapped_column(Integer)
+    merge_method: Mapped[str | None] = mapped_column(String(16))  # tvg_id | name | fuzzy | single | rule | manual
+    merge_confidence: Mapped[float | None] = mapped_column(Float)
+    merge_reason: Mapped[str | None] = mapped_column(Text)
+    merge_pinned: Mapped[bool] = mapped_column(Boolean, default=False)  # an admin placed it: merge leaves it
 
 
 class VodMovie(CatalogueItem, Base):

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from m3u_strm.catalog.merge import merge_catalogue
+from m3u_strm.config import get_settings
 from m3u_strm.db.models import Provider
 from m3u_strm.errors import ConflictError, InputError, NotFoundError
 from m3u_strm.privacy.audit import record_audit
@@ -133,6 +135,9 @@ def update_provider(
         session, "provider.update", actor_user_id=actor_user_id, target_type="provider", target_id=provider.id,
         client_address=client_address, details={"changed": changed},
     )  # fmt: skip
+    if "priority" in changed:  # priority breaks ties between streams: rank every channel again
+        session.flush()
+        merge_catalogue(session, threshold=get_settings().merge_fuzzy_threshold)
     return provider
 
 

@@ -24,8 +24,9 @@ import httpx
 from sqlalchemy import Connection, Engine, or_, select, update
 from sqlalchemy.orm import Session
 
+from m3u_strm.catalog.merge import merge_catalogue
 from m3u_strm.config import Settings, get_settings
-from m3u_strm.db.models import Provider, ProviderSync, VodEpisode, VodSeries
+from m3u_strm.db.models import Provider, ProviderSync, Stream, VodEpisode, VodSeries
 from m3u_strm.errors import EmptyCatalogueError, InputError, M3UStrmError, SyncAlreadyRunningError
 from m3u_strm.ingest.fetch import (
     FetchReport,
@@ -180,6 +181,8 @@ def _apply(
         row.snapshot_hash = spool.fingerprint()
         if row.snapshot_hash != _last_snapshot(session, ticket.provider_id):  # equal: nothing can have changed
             _apply_catalogue(session.connection(), ticket, spool, report, row, now)
+        if row.streams_added or row.streams_updated or row.streams_removed or _unmerged_streams(session):
+            merge_catalogue(session, threshold=settings.merge_fuzzy_threshold)
         if report.guide_path is not None:
             _apply_guide(session, ticket, report, settings, row)
         provider = session.get_one(Provider, ticket.provider_id)
@@ -187,6 +190,12 @@ def _apply(
         _finish(row, report, started, status="success")
         row.freshness_hours = (now - last_success).total_seconds() / 3600 if last_success else None
     return row
+
+
+def _unmerged_streams(session: Session) -> bool:
+    """Live streams without a channel: left by a failed merge or by a database from before merging existed."""
+    query = select(Stream.id).where(Stream.channel_id.is_(None), Stream.removed_at.is_(None)).limit(1)
+    return session.scalars(query).first() is not None
 
 
 def _last_snapshot(session: Session, provider_id: int) -> str | None:
