@@ -115,15 +115,23 @@ class _Groups:
         return True
 
 
-def match_streams(candidates: Iterable[MergeCandidate], *, threshold: float = 85.0) -> MergeResult:
+def match_streams(
+    candidates: Iterable[MergeCandidate],
+    *,
+    threshold: float = 85.0,
+    names: dict[str, NormalizedName] | None = None,
+) -> MergeResult:
     """Group the streams of several providers into channels; see the module docstring for the rules.
+
+    ``names`` is a cache of normalised names the caller shares (the merge normalises each name once for both
+    matching and quality); it is filled with every name matched.
 
     >>> streams = [MergeCandidate(1, 1, "UK: Sky Sports 1 HD"), MergeCandidate(2, 2, "|UK| SKY SPORTS 1 FHD")]
     >>> result = match_streams(streams)
     >>> [(link.method, link.reason) for link in result.links.values()]
     [('single', 'anchor of 2 streams'), ('name', "same name 'sky sports 1'")]
     """
-    entries = _entries(candidates)
+    entries = _entries(candidates, {} if names is None else names)
     groups = _Groups(entries)
     reliable_tvg = _link_tvg_ids(entries, groups)
     units, unit_of = _link_names(entries, groups)
@@ -131,11 +139,10 @@ def match_streams(candidates: Iterable[MergeCandidate], *, threshold: float = 85
     return _result(entries, groups, _LinkEvidence(reliable_tvg, unit_of, fuzzy_by_unit))
 
 
-def _entries(candidates: Iterable[MergeCandidate]) -> list[_Entry]:
+def _entries(candidates: Iterable[MergeCandidate], names: dict[str, NormalizedName]) -> list[_Entry]:
     """Normalise every candidate once (a name shared by many streams is normalised once), sorted by stream id."""
     ordered = sorted(candidates, key=lambda candidate: candidate.stream_id)
     seen: set[int] = set()
-    names: dict[str, NormalizedName] = {}
     entries = []
     for candidate in ordered:
         if candidate.stream_id in seen:

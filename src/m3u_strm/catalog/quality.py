@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from m3u_strm.catalog.normalize import normalize_name
+from m3u_strm.catalog.normalize import NormalizedName, normalize_name
 from m3u_strm.catalog.vocabulary import TIERS, tag_of, tier_from_height
 
 __all__ = [
@@ -63,15 +63,16 @@ class QualityGuess:
     score: int  # quality_score(tier, None)
 
 
-def quality_from_name(name: str, url: str | None = None) -> QualityGuess:
-    """The tier a stream's name promises, else the one its URL path hints at.
+def quality_from_name(name: str, url: str | None = None, *, normalized: NormalizedName | None = None) -> QualityGuess:
+    """The tier a stream's name promises, else the one its URL path hints at. Pass ``normalized`` when the name
+    was normalised already (the merge does, for every stream).
 
     >>> quality_from_name("UK: Sky Sports 1 FHD")
     QualityGuess(tier='1080p', source='name', score=700)
     >>> quality_from_name("Sky Sports 1", "http://host/live/u/p/sky_720.m3u8").tier
     '720p'
     """
-    tag = normalize_name(name).quality
+    tag = (normalized or normalize_name(name)).quality
     tier = _tier_of_tag(tag) if tag else None
     if tier:
         return QualityGuess(tier, "name", quality_score(tier))
