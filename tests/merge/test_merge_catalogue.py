@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from m3u_strm.catalog import overrides
@@ -15,6 +16,7 @@ from m3u_strm.catalog.overrides import Actor
 from m3u_strm.config import Settings
 from m3u_strm.db.models import AuditLog, Channel, Stream
 from m3u_strm.errors import InputError, NotFoundError
+from m3u_strm.ingest.sync import sync_provider
 from tests.catalogue_helpers import Line, add_provider, channel_of, channels_state, sync, write_playlist
 
 A = [
@@ -233,3 +235,27 @@ def test_channel_takes_guide_id_logo_and_category_from_its_streams(engine: Engin
         assert bbc.epg_id in {"bbcone.uk", "BBCOne.uk@SD"}
         assert bbc.category in {"UK General", "ENTERTAINMENT"}
         assert bbc.name.lower() == "bbc one"
+
+
+def test_streams_left_without_a_channel_are_merged_by_the_next_sync(
+    engine: Engine, three: dict[str, Path], settings: Settings
+) -> None:
+    """A merge that failed (or a database from before merging) leaves streams without channels; an unchanged
+    re-sync notices and merges them."""
+    before = channel_of(engine)
+    with Session(engine) as session, session.begin():
+        session.execute(update(Stream).values(channel_id=None, merge_method=None, rank=None))
+    sync(engine, settings, "a")
+    assert channel_of(engine) == before
+
+
+def test_sync_without_merge_leaves_new_streams_out_of_every_channel(
+    engine: Engine, three: dict[str, Path], settings: Settings
+) -> None:
+    write_playlist(three["c"], [*C, Line("Brand New Channel", "http://c.example/s/99.m3u8")])
+
+    async def run() -> None:
+        await sync_provider(engine, "c", settings=settings, merge=False)
+
+    anyio.run(run)
+    assert channel_of(engine)["Brand New Channel"] is None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +53,6 @@ class _Stream:
     provider_id: int
     name: str
     tvg_id: str | None
-    url: str
     category: str | None
     logo: str | None
     channel_id: int | None
@@ -61,14 +60,14 @@ class _Stream:
     method: str | None
     confidence: float | None
     reason: str | None
-    quality_score: int | None
-    resolution: str | None
-    height: int | None
-    bitrate_kbps: int | None
+    quality_score: int | None  # as stored
+    resolution: str | None  # as stored
     rank: int | None
     is_active: bool
     consecutive_failures: int
     priority: int
+    tier: str | None  # as computed now
+    score: int
 
 
 @dataclass(slots=True)
@@ -100,14 +99,13 @@ class _Channels:
 def merge_catalogue(session: Session, *, threshold: float = 85.0) -> MergeReport:
     """Merge every live stream into channels and rank them; see the module docstring."""
     _lock(session)
-    streams = _load_streams(session)
+    normalized: dict[str, NormalizedName] = {}  # each distinct name is normalised once, for matching and quality
+    streams = _load_streams(session, normalized)
     channels = _load_channels(session)
     report = MergeReport(streams=len(streams))
-    normalized: dict[str, NormalizedName] = {}  # each distinct name is normalised once, for matching and quality
     placements, names = _place(session, streams, channels, threshold, report, normalized)
-    quality = _quality(streams, normalized)
-    ranks = _rank(streams, placements, quality)
-    _write_streams(session, streams, placements, ranks, quality, report)
+    ranks = _rank(streams, placements)
+    _write_streams(session, streams, placements, ranks, report)
     _refresh_channels(session, streams, placements, ranks, names, channels, report)
     return report
 
@@ -119,7 +117,9 @@ def _lock(session: Session) -> None:
         session.execute(text("UPDATE channels SET id = id WHERE 1 = 0"))
 
 
-def _load_streams(session: Session) -> list[_Stream]:
+def _load_streams(session: Session, normalized: dict[str, NormalizedName]) -> list[_Stream]:
+    """The live streams, with their quality worked out as they are read (URLs are not kept: at hundreds of
+    thousands of streams they would be most of the merge's memory)."""
     query = (
         select(
             Stream.id,
@@ -146,8 +146,18 @@ def _load_streams(session: Session) -> list[_Stream]:
         .join(Provider, Provider.id == Stream.provider_id)
         .where(Stream.removed_at.is_(None))
         .order_by(Stream.id)
+        .execution_options(yield_per=5000)
     )
-    return [_Stream(**row._mapping) for row in session.execute(query)]
+    streams = []
+    for row in session.execute(query):
+        fields = dict(row._mapping)
+        url, height, bitrate = fields.pop("url"), fields.pop("height"), fields.pop("bitrate_kbps")
+        tier = tier_from_height(height) if height else None
+        if tier is None:
+            name = normalized.get(row.name) or normalized.setdefault(row.name, normalize_name(row.name))
+            tier = quality_from_name(row.name, url, normalized=name).tier
+        streams.append(_Stream(**fields, tier=tier, score=quality_score(tier, bitrate)))
+    return streams
 
 
 def _load_channels(session: Session) -> _Channels:
@@ -322,25 +332,11 @@ def _create_channels(
     return {group.key: channel_id for group, channel_id in zip(groups, ids, strict=True)}
 
 
-def _quality(streams: Iterable[_Stream], normalized: dict[str, NormalizedName]) -> dict[int, tuple[str | None, int]]:
-    """Each stream's tier and score: from measured height when probed, else from the name and URL (fast path)."""
-    quality = {}
-    for stream in streams:
-        tier = tier_from_height(stream.height) if stream.height else None
-        if tier is None:
-            name = normalized.get(stream.name) or normalized.setdefault(stream.name, normalize_name(stream.name))
-            tier = quality_from_name(stream.name, stream.url, normalized=name).tier
-        quality[stream.id] = (tier, quality_score(tier, stream.bitrate_kbps))
-    return quality
-
-
-def _rank(
-    streams: list[_Stream], placements: dict[int, _Placement], quality: dict[int, tuple[str | None, int]]
-) -> dict[int, int]:
+def _rank(streams: list[_Stream], placements: dict[int, _Placement]) -> dict[int, int]:
     members: dict[int, list[RankCandidate]] = defaultdict(list)
     for s in streams:
         members[placements[s.id].channel_id].append(
-            RankCandidate(s.id, quality[s.id][1], s.priority, s.is_active, s.consecutive_failures)
+            RankCandidate(s.id, s.score, s.priority, s.is_active, s.consecutive_failures)
         )
     ranks: dict[int, int] = {}
     for candidates in members.values():
@@ -354,14 +350,13 @@ def _write_streams(
     streams: list[_Stream],
     placements: dict[int, _Placement],
     ranks: dict[int, int],
-    quality: dict[int, tuple[str | None, int]],
     report: MergeReport,
 ) -> None:
     changes: list[dict[str, Any]] = []
     for stream in streams:
         place = placements[stream.id]
         confidence = round(place.confidence, 2) if place.confidence is not None else None
-        tier, score = quality[stream.id]
+        tier, score = stream.tier, stream.score
         wanted = (place.channel_id, place.method, confidence, place.reason, ranks[stream.id], score, tier)
         stored = (stream.channel_id, stream.method, stream.confidence, stream.reason, stream.rank,
                   stream.quality_score, stream.resolution)  # fmt: skip

@@ -112,8 +112,14 @@ async def run_sync(
     settings: Settings | None = None,
     http: httpx.AsyncClient | None = None,
     progress: Progress | None = None,
+    merge: bool = True,
 ) -> ProviderSync:
-    """Run a sync begun with :func:`begin_sync`; never raises for provider or input trouble (it is logged)."""
+    """Run a sync begun with :func:`begin_sync`; never raises for provider or input trouble (it is logged).
+
+    When live streams changed, the channel merge runs next, in a transaction of its own: a failed merge leaves
+    the synced catalogue in place (new streams simply have no channel yet, so no output shows them) and the next
+    sync merges again.
+    """
     settings = settings or get_settings()
     started = time.monotonic()
     report = FetchReport()
@@ -126,7 +132,7 @@ async def run_sync(
                 await _fetch(client, source, settings, spool, report, known_series, progress)
                 if progress:
                     progress("saving", spool.total)
-                return await anyio.to_thread.run_sync(
+                row = await anyio.to_thread.run_sync(
                     _apply, engine, ticket, spool, report, settings, started, last_success
                 )
             except M3UStrmError as exc:
@@ -135,6 +141,11 @@ async def run_sync(
             except Exception as exc:
                 log.exception("sync of provider %s failed unexpectedly", ticket.provider_id)
                 return _record_failure(engine, ticket, report, exc, started)
+        if merge and (row.streams_added or row.streams_updated or row.streams_removed or _unmerged(engine)):
+            if progress:
+                progress("merging", spool.total)
+            await anyio.to_thread.run_sync(_merge_channels, engine, settings, row)
+        return row
     finally:
         _release(engine, ticket)
         if own_client:
@@ -181,8 +192,6 @@ def _apply(
         row.snapshot_hash = spool.fingerprint()
         if row.snapshot_hash != _last_snapshot(session, ticket.provider_id):  # equal: nothing can have changed
             _apply_catalogue(session.connection(), ticket, spool, report, row, now)
-        if row.streams_added or row.streams_updated or row.streams_removed or _unmerged_streams(session):
-            merge_catalogue(session, threshold=settings.merge_fuzzy_threshold)
         if report.guide_path is not None:
             _apply_guide(session, ticket, report, settings, row)
         provider = session.get_one(Provider, ticket.provider_id)
@@ -192,10 +201,24 @@ def _apply(
     return row
 
 
-def _unmerged_streams(session: Session) -> bool:
+def _unmerged(engine: Engine) -> bool:
     """Live streams without a channel: left by a failed merge or by a database from before merging existed."""
     query = select(Stream.id).where(Stream.channel_id.is_(None), Stream.removed_at.is_(None)).limit(1)
-    return session.scalars(query).first() is not None
+    with Session(engine) as session:
+        return session.scalars(query).first() is not None
+
+
+def _merge_channels(engine: Engine, settings: Settings, row: ProviderSync) -> None:
+    try:
+        with Session(engine) as session, session.begin():
+            merge_catalogue(session, threshold=settings.merge_fuzzy_threshold)
+    except Exception as exc:  # the sync itself succeeded; say so, and that channels wait for the next merge
+        log.exception("channel merge after the sync of provider %s failed", row.provider_id)
+        warning = redact(f"Channels not merged yet ({type(exc).__name__}: {exc}); the next sync merges again.")
+        with Session(engine) as session, session.begin():
+            stored = session.get_one(ProviderSync, row.id)
+            stored.warnings = [*stored.warnings, warning]
+        row.warnings = [*row.warnings, warning]
 
 
 def _last_snapshot(session: Session, provider_id: int) -> str | None:
@@ -307,7 +330,8 @@ async def sync_provider(
     settings: Settings | None = None,
     http: httpx.AsyncClient | None = None,
     progress: Progress | None = None,
+    merge: bool = True,
 ) -> ProviderSync:
     """Begin and run one sync; raises only when it cannot begin (unknown provider, already running)."""
     ticket = begin_sync(engine, provider_ref, trigger=trigger)
-    return await run_sync(engine, ticket, settings=settings, http=http, progress=progress)
+    return await run_sync(engine, ticket, settings=settings, http=http, progress=progress, merge=merge)
