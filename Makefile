@@ -36,6 +36,9 @@ format: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/parse_m3u.py
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/merge.py
+	$(BIN)/python bench/strm.py
+	$(BIN)/python bench/render_outputs.py
 
 # System tools some tests use: tv_validate_file (xmltv-util) validates our XMLTV output. Needs root or sudo.
 system-deps:

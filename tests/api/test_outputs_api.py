@@ -241,3 +241,15 @@ def test_generate_strm_over_the_api(client: TestClient, admin: Account, settings
     files = sorted(Path(body["output_dir"]).rglob("*.strm"))
     assert sorted(f.relative_to(body["output_dir"]).as_posix() for f in files) == expected
     assert all(f.read_text().startswith("http://testserver/play/") for f in files)
+
+
+def test_live_channels_sharing_a_name_both_get_a_file(
+    client: TestClient, engine: Engine, admin: Account, catalogue: None
+) -> None:
+    with Session(engine) as session, session.begin():
+        session.execute(update(Channel).values(name="Same Name", category="Same"))
+    body = client.post("/api/vod/generate-strm", json={"movies": False, "series": False, "live": True},
+                       headers=admin.headers).json()  # fmt: skip
+    names = sorted(p.name for p in Path(body["output_dir"], "Live", "Same").iterdir())
+    assert names == ["Same Name (2).strm", "Same Name (3).strm", "Same Name.strm"]
+    assert body["parts"]["live"]["renamed_collisions"] == 2

@@ -1,8 +1,9 @@
 """``.strm`` trees from the catalogue: movies, series and (optionally) live channels, each file holding a gateway URL.
 
 Each part is its own manifest scope (``movies``, ``series``, ``live``), so generating movies alone never cleans up
-series files. The same title offered by several providers is written once: the provider with the higher priority
-wins (then the lower id), and the others count as duplicates.
+series files. The same movie or episode offered by several providers is written once: the provider with the higher
+priority wins (then the lower id), and the others count as duplicates. Live channels are merged already; two that
+share a name both get a file (``Name (2).strm``).
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ def generate_strm(
     for scope, files in parts.items():
         once = _Once()
         tick = (lambda n, scope=scope: progress(scope, n)) if progress else None
-        summary.parts[scope] = write_tree(request.root, once(files()), scope=scope, clean=request.clean,
-                                          progress=tick)  # fmt: skip
+        # Two live channels may share a name (an admin split one): both stay, the writer numbers the second.
+        chosen = files() if scope == "live" else once(files())
+        summary.parts[scope] = write_tree(request.root, chosen, scope=scope, clean=request.clean, progress=tick)
         summary.duplicates[scope] = once.duplicates
     return summary
