@@ -18,6 +18,7 @@ from m3u_strm.accounts import tokens
 from m3u_strm.config import Settings
 from m3u_strm.db.models import Channel, Stream, User
 from m3u_strm.ingest.m3u import parse_m3u
+from m3u_strm.outputs.hdhomerun import device_id_is_valid
 from tests.api.conftest import Account
 from tests.catalogue_helpers import Line, add_provider, channel_of, sync, write_playlist
 from tests.outputs.test_guide import tv_validate_file
@@ -180,6 +181,7 @@ def test_tuner_documents_point_through_the_gateway(client: TestClient, engine: E
     assert discover["BaseURL"] == f"http://testserver/hdhr/{token}"
     assert discover["LineupURL"] == f"http://testserver/hdhr/{token}/lineup.json"
     assert discover["TunerCount"] == 4
+    assert device_id_is_valid(discover["DeviceID"])
     lineup = client.get(f"/hdhr/{token}/lineup.json").json()
     assert {entry["GuideName"] for entry in lineup} == {"BBC One", "Sky News", "DAVE"}
     assert all(entry["URL"].startswith(f"http://testserver/play/{token}/live/") for entry in lineup)

@@ -7,10 +7,14 @@ from collections.abc import Callable
 
 import pytest
 from defusedxml import ElementTree
+from hypothesis import given
+from hypothesis import strategies as st
 
 from m3u_strm.outputs.hdhomerun import (
     LineupEntry,
     TunerDevice,
+    device_id_from,
+    device_id_is_valid,
     device_xml,
     discover_json,
     lineup_json,
@@ -111,3 +115,19 @@ def test_udn_is_stable_per_device_id_and_differs_between_devices() -> None:
 def test_invalid_devices_are_refused(device_id: str, tuner_count: int) -> None:
     with pytest.raises(ValueError):
         TunerDevice(device_id, "T", BASE, tuner_count)
+
+
+@pytest.mark.parametrize(
+    ("device_id", "valid"),
+    [("1053C0CA", True), ("1053C0CB", False), ("10A0BC2E", False), ("FFFFFFFF", True), ("12345678", False)],
+)
+def test_device_id_checksum_follows_libhdhomerun(device_id: str, valid: bool) -> None:
+    assert device_id_is_valid(device_id) is valid
+
+
+@given(st.binary(min_size=0, max_size=40))
+def test_generated_device_ids_pass_the_checksum_plex_applies(seed: bytes) -> None:
+    device_id = device_id_from(seed)
+    assert len(device_id) == 8 and device_id == device_id.upper()
+    assert device_id_is_valid(device_id)
+    assert device_id_from(seed) == device_id

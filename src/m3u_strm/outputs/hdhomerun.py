@@ -35,7 +35,38 @@ from dataclasses import dataclass
 from m3u_strm.ingest.m3u_text import clean_text
 from m3u_strm.outputs.guide import xml_text
 
-__all__ = ["LineupEntry", "TunerDevice", "device_xml", "discover_json", "lineup_json", "lineup_status_json"]
+__all__ = [
+    "LineupEntry", "TunerDevice", "device_id_from", "device_id_is_valid", "device_xml", "discover_json",
+    "lineup_json", "lineup_status_json",
+]  # fmt: skip
+
+# libhdhomerun's device-id check (hdhomerun_discover_validate_device_id): the eight nibbles, every other one
+# through this table, XOR to zero. Plex refuses a tuner whose id fails it.
+_ID_CHECK_TABLE = (0xA, 0x5, 0xF, 0x6, 0x7, 0xC, 0x1, 0xB, 0x9, 0x2, 0x8, 0xD, 0x4, 0x3, 0xE, 0x0)
+
+
+def _id_checksum(value: int) -> int:
+    checksum = 0
+    for shift in (28, 20, 12, 4):
+        checksum ^= _ID_CHECK_TABLE[(value >> shift) & 0xF] ^ ((value >> (shift - 4)) & 0xF)
+    return checksum
+
+
+def device_id_is_valid(device_id: str) -> bool:
+    """Whether ``device_id`` passes libhdhomerun's checksum (``"1053C0CA"`` does)."""
+    return len(device_id) == 8 and _id_checksum(int(device_id, 16)) == 0
+
+
+def device_id_from(seed: bytes) -> str:
+    """A stable device id with a valid checksum, from the first bytes of ``seed`` (e.g. a hash of the install's
+    secret). The last nibble is chosen so the checksum comes out zero.
+
+    >>> device_id_is_valid(device_id_from(b"\x12\x34\x56\x78"))
+    True
+    """
+    value = int.from_bytes(seed[:4].ljust(4, b"\0"), "big") & 0xFFFFFFF0
+    return f"{value | _id_checksum(value):08X}"
+
 
 _DEVICE_ID = re.compile(r"[0-9A-Fa-f]{8}")
 # Any fixed namespace gives a stable UDN; a name of our own keeps it apart from other uuid5 users of the id.

@@ -101,9 +101,9 @@ def read_guide_gz(
 
 
 def _device(settings: Settings, request: Request, base_path: str) -> hdhomerun.TunerDevice:
-    digest = hashlib.sha256(f"hdhr:{request.app.state.signing_key}".encode()).hexdigest()
+    digest = hashlib.sha256(f"hdhr:{request.app.state.signing_key}".encode()).digest()
     return hdhomerun.TunerDevice(
-        device_id=digest[:8].upper(), friendly_name="M3U-STRM-Processor",
+        device_id=hdhomerun.device_id_from(digest), friendly_name="M3U-STRM-Processor",
         base_url=base_url_of(settings, str(request.base_url)) + base_path, tuner_count=settings.hdhr_tuner_count,
     )  # fmt: skip
 
