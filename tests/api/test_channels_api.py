@@ -51,7 +51,8 @@ def test_channels_need_a_login(client: TestClient, catalogue: None) -> None:
     ("method", "path"),
     [("get", "/api/channels/{id}/streams"), ("get", "/api/channels/{id}/merge-details"),
      ("post", "/api/channels/{id}/merge-with/{id}"), ("post", "/api/channels/{id}/split"),
-     ("patch", "/api/channels/{id}"), ("get", "/api/merge-rules"), ("post", "/api/merge-rules"),
+     ("patch", "/api/channels/{id}"), ("post", "/api/channels/{id}/reset"), ("get", "/api/merge-rules"),
+     ("post", "/api/merge-rules"),
      ("delete", "/api/merge-rules/1"), ("post", "/api/vod/generate-strm"), ("post", "/api/process-m3u/")],
 )  # fmt: skip
 def test_viewers_cannot_change_the_merge(
@@ -94,6 +95,17 @@ def test_merge_split_and_disable_over_the_api(
     with Session(engine) as session:
         actions = set(session.scalars(select(AuditLog.action)))
     assert {"channel.merge", "channel.split", "channel.disable"} <= actions
+
+
+def test_reset_undoes_manual_merges_over_the_api(client: TestClient, engine: Engine, admin: Account,
+                                                 catalogue: None) -> None:  # fmt: skip
+    where = channel_of(engine)
+    four, e4 = where["UK: Channel 4"], where["E4"]
+    client.post(f"/api/channels/{e4}/merge-with/{four}", headers=admin.headers)
+    reset = client.post(f"/api/channels/{four}/reset", headers=admin.headers)
+    assert reset.status_code == 200 and reset.json()["stream_count"] == 1
+    assert channel_of(engine)["E4"] == e4
+    assert client.post("/api/channels/99999/reset", headers=admin.headers).status_code == 404
 
 
 def test_bad_manual_changes_get_clear_errors(client: TestClient, engine: Engine, admin: Account,

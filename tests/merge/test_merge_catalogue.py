@@ -259,3 +259,27 @@ def test_sync_without_merge_leaves_new_streams_out_of_every_channel(
 
     anyio.run(run)
     assert channel_of(engine)["Brand New Channel"] is None
+
+
+def test_reset_undoes_a_manual_merge(engine: Engine, three: dict[str, Path], settings: Settings) -> None:
+    west, east = _channel(engine, "CA: Sportsnet West"), _channel(engine, "|CA| SPORTSNET EAST")
+    with Session(engine) as session, session.begin():
+        overrides.merge_channels(session, east, west, actor=Actor(), threshold=85)
+    with Session(engine) as session, session.begin():
+        overrides.reset_channel(session, west, actor=Actor(), threshold=85)
+    sync(engine, settings, "b")
+    where = channel_of(engine)
+    assert where["|CA| SPORTSNET EAST"] == east and where["CA: Sportsnet West"] == west
+    with Session(engine) as session:
+        assert session.get_one(Channel, east).merged_into_id is None
+        assert not any(session.scalars(select(Stream.merge_pinned)))
+
+
+def test_reset_of_a_split_returns_the_streams(engine: Engine, three: dict[str, Path]) -> None:
+    sky = _channel(engine, "UK: Sky Sports 1 HD")
+    with Session(engine) as session, session.begin():
+        backup = session.scalars(select(Stream.id).where(Stream.name == "Sky Sports 1 (Backup)")).one()
+        new_id = overrides.split_streams(session, sky, [backup], actor=Actor(), threshold=85).id
+    with Session(engine) as session, session.begin():
+        overrides.reset_channel(session, new_id, actor=Actor(), threshold=85)
+    assert channel_of(engine)["Sky Sports 1 (Backup)"] == sky

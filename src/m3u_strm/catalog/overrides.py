@@ -20,8 +20,8 @@ from m3u_strm.errors import InputError, NotFoundError
 from m3u_strm.privacy.audit import record_audit
 
 __all__ = [
-    "Actor", "create_rule", "delete_rule", "get_channel", "list_rules", "merge_channels", "set_channel_enabled",
-    "split_streams",
+    "Actor", "create_rule", "delete_rule", "get_channel", "list_rules", "merge_channels", "reset_channel",
+    "set_channel_enabled", "split_streams",
 ]  # fmt: skip
 
 MAX_PATTERN_LENGTH = 255
@@ -106,6 +106,24 @@ def split_streams(
     session.flush()
     merge_catalogue(session, threshold=threshold)
     return new
+
+
+def reset_channel(session: Session, channel_id: int, *, actor: Actor, threshold: float) -> Channel:
+    """Undo the hand-made merges and splits of a channel: its pinned streams and the channels merged into it go
+    back to automatic matching. Rules stay (delete them on their own)."""
+    channel = get_channel(session, channel_id)
+    connection = session.connection()  # core statements: their results carry the row counts
+    unpinned = connection.execute(
+        update(Stream).where(Stream.channel_id == channel.id, Stream.merge_pinned.is_(True)).values(merge_pinned=False)
+    ).rowcount
+    released = connection.execute(
+        update(Channel).where(Channel.merged_into_id == channel.id).values(merged_into_id=None)
+    ).rowcount
+    _audit(session, "channel.reset", actor, channel.id, unpinned=unpinned, released=released)
+    session.flush()
+    merge_catalogue(session, threshold=threshold)
+    session.refresh(channel)
+    return channel
 
 
 def _next_number(session: Session) -> int:

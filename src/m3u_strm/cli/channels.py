@@ -84,6 +84,15 @@ def split_command(
         console.print(f"Created channel {new.id} ({new.name}) with stream(s) {', '.join(map(str, streams))}.")
 
 
+@app.command("reset")
+@cli_errors
+def reset_command(channel: Annotated[int, typer.Argument(help="Channel id")]) -> None:
+    """Undo manual merges and splits of CHANNEL: its streams go back to automatic matching."""
+    with db_session() as session:
+        overrides.reset_channel(session, channel, actor=Actor(), threshold=get_settings().merge_fuzzy_threshold)
+    console.print(f"Channel {channel}: manual placements undone.")
+
+
 @app.command("enable")
 @cli_errors
 def enable_command(channel: Annotated[int, typer.Argument(help="Channel id")]) -> None:

@@ -86,6 +86,17 @@ def split_channel(
     return ChannelPublic(**catalogue.channel_detail(session, new.id))
 
 
+@router.post("/{channel_id}/reset", response_model=ChannelPublic)
+def reset_channel(
+    channel_id: int, user: AdminUser, session: SessionDep, settings: SettingsDep, address: ClientAddress
+) -> ChannelPublic:
+    """Undo manual merges and splits of this channel: its streams go back to automatic matching."""
+    channel = overrides.reset_channel(
+        session, channel_id, actor=Actor(user.id, address), threshold=settings.merge_fuzzy_threshold
+    )
+    return ChannelPublic(**catalogue.channel_detail(session, channel.id))
+
+
 @rules_router.get("", response_model=list[MergeRulePublic])
 def read_merge_rules(_: AdminUser, session: SessionDep) -> list[MergeRulePublic]:
     return [MergeRulePublic.model_validate(rule) for rule in overrides.list_rules(session)]
