@@ -97,6 +97,17 @@ def test_merge_split_and_disable_over_the_api(
     assert {"channel.merge", "channel.split", "channel.disable"} <= actions
 
 
+def test_rename_and_renumber_over_the_api(client: TestClient, engine: Engine, admin: Account,
+                                          catalogue: None) -> None:  # fmt: skip
+    itv1, itv2 = channel_of(engine)["UK: ITV 1 HD"], channel_of(engine)["UK: ITV 2 HD"]
+    changed = client.patch(f"/api/channels/{itv1}", json={"name": "ITV", "number": 100}, headers=admin.headers)
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["name"], changed.json()["number"], changed.json()["name_locked"]) == ("ITV", 100, True)
+    taken = client.patch(f"/api/channels/{itv2}", json={"number": 100}, headers=admin.headers)
+    assert taken.status_code == 409 and "number 100 already" in taken.json()["message"]
+    assert client.patch(f"/api/channels/{itv2}", json={"name": ""}, headers=admin.headers).status_code == 422
+
+
 def test_reset_undoes_manual_merges_over_the_api(client: TestClient, engine: Engine, admin: Account,
                                                  catalogue: None) -> None:  # fmt: skip
     where = channel_of(engine)

@@ -15,7 +15,7 @@ from m3u_strm.catalog.merge import merge_catalogue
 from m3u_strm.catalog.overrides import Actor
 from m3u_strm.config import Settings
 from m3u_strm.db.models import AuditLog, Channel, Stream
-from m3u_strm.errors import InputError, NotFoundError
+from m3u_strm.errors import ConflictError, InputError, NotFoundError
 from m3u_strm.ingest.sync import sync_provider
 from tests.catalogue_helpers import Line, add_provider, channel_of, channels_state, sync, write_playlist
 
@@ -283,3 +283,28 @@ def test_reset_of_a_split_returns_the_streams(engine: Engine, three: dict[str, P
     with Session(engine) as session, session.begin():
         overrides.reset_channel(session, new_id, actor=Actor(), threshold=85)
     assert channel_of(engine)["Sky Sports 1 (Backup)"] == sky
+
+
+def test_an_admins_name_survives_resync_until_reset(engine: Engine, three: dict[str, Path],
+                                                     settings: Settings) -> None:  # fmt: skip
+    bbc = _channel(engine, "UK: BBC One HD")
+    with Session(engine) as session, session.begin():
+        overrides.rename_channel(session, bbc, "  BBC One   London ", actor=Actor())
+    for name in ("a", "b"):
+        sync(engine, settings, name)
+    with Session(engine) as session:
+        assert session.get_one(Channel, bbc).name == "BBC One London"
+    with Session(engine) as session, session.begin():
+        overrides.reset_channel(session, bbc, actor=Actor(), threshold=85)
+    with Session(engine) as session:
+        assert session.get_one(Channel, bbc).name.lower() == "bbc one"
+
+
+def test_channel_numbers_are_never_shared(engine: Engine, three: dict[str, Path]) -> None:
+    bbc, sky = _channel(engine, "UK: BBC One HD"), _channel(engine, "UK: Sky Sports 1 HD")
+    with Session(engine) as session, session.begin():
+        overrides.renumber_channel(session, bbc, 101, actor=Actor())
+    with Session(engine) as session, session.begin(), pytest.raises(ConflictError, match="number 101 already"):
+        overrides.renumber_channel(session, sky, 101, actor=Actor())
+    with Session(engine) as session:
+        assert session.get_one(Channel, bbc).number == 101

@@ -165,6 +165,7 @@ class ChannelPublic(BaseModel):
     number: int | None
     enabled: bool
     manual: bool
+    name_locked: bool
     merged_into_id: int | None
     stream_count: int
 
@@ -177,7 +178,11 @@ class ChannelPage(BaseModel):
 
 
 class ChannelUpdate(BaseModel):
-    enabled: bool
+    """Only the fields given change."""
+
+    enabled: bool | None = None
+    name: str | None = Field(None, min_length=1, max_length=255, description="Kept through later merges")
+    number: int | None = Field(None, ge=1, le=999_999, description="tvg-chno and the tuner's GuideNumber")
 
 
 class StreamPublic(BaseModel):

@@ -28,7 +28,8 @@ def channel_view(channel: Channel, stream_count: int) -> dict[str, Any]:
         "id": channel.id, "name": channel.name, "normalized_name": channel.normalized_name,
         "country": channel.country, "region": channel.region, "variant": channel.variant,
         "category": channel.category, "epg_id": channel.epg_id, "logo": channel.logo, "number": channel.number,
-        "enabled": channel.enabled, "manual": channel.manual, "merged_into_id": channel.merged_into_id,
+        "enabled": channel.enabled, "manual": channel.manual, "name_locked": channel.name_locked,
+        "merged_into_id": channel.merged_into_id,
         "stream_count": stream_count,
     }  # fmt: skip
 

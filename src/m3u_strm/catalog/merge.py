@@ -161,7 +161,7 @@ def _load_streams(session: Session, normalized: dict[str, NormalizedName]) -> li
 
 
 def _load_channels(session: Session) -> _Channels:
-    columns = (Channel.id, Channel.match_key, Channel.merged_into_id, Channel.manual, Channel.name,
+    columns = (Channel.id, Channel.match_key, Channel.merged_into_id, Channel.manual, Channel.name_locked, Channel.name,
                Channel.normalized_name, Channel.country, Channel.region, Channel.variant, Channel.category,
                Channel.epg_id, Channel.logo, Channel.number)  # fmt: skip
     rows = {row.id: dict(row._mapping) for row in session.execute(select(*columns))}
@@ -314,6 +314,7 @@ def _create_channels(
             "tags": [],
             "enabled": True,
             "manual": False,
+            "name_locked": False,
         }
         for offset, group in enumerate(groups)
     ]
@@ -397,6 +398,8 @@ def _refresh_channels(
                 "match_key": group.key[:255], "country": group.name.country, "region": group.name.region,
                 "variant": group.name.variant,
             }  # fmt: skip
+            if row["name_locked"]:
+                del wanted["name"]
         if any(row[column] != value for column, value in wanted.items()):
             changes.append({"id": channel_id, **wanted})
     if changes:

@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 from m3u_strm.catalog.merge import compile_pattern, merge_catalogue
 from m3u_strm.catalog.normalize import normalize_name
 from m3u_strm.db.models import Channel, MergeRule, Provider, Stream
-from m3u_strm.errors import InputError, NotFoundError
+from m3u_strm.errors import ConflictError, InputError, NotFoundError
 from m3u_strm.privacy.audit import record_audit
 
 __all__ = [
-    "Actor", "create_rule", "delete_rule", "get_channel", "list_rules", "merge_channels", "reset_channel",
-    "set_channel_enabled", "split_streams",
+    "Actor", "create_rule", "delete_rule", "get_channel", "list_rules", "merge_channels", "rename_channel",
+    "renumber_channel", "reset_channel", "set_channel_enabled", "split_streams",
 ]  # fmt: skip
 
 MAX_PATTERN_LENGTH = 255
@@ -119,6 +119,7 @@ def reset_channel(session: Session, channel_id: int, *, actor: Actor, threshold:
     released = connection.execute(
         update(Channel).where(Channel.merged_into_id == channel.id).values(merged_into_id=None)
     ).rowcount
+    channel.name_locked = False
     _audit(session, "channel.reset", actor, channel.id, unpinned=unpinned, released=released)
     session.flush()
     merge_catalogue(session, threshold=threshold)
@@ -137,6 +138,30 @@ def set_channel_enabled(session: Session, channel_id: int, enabled: bool, *, act
     if channel.enabled != enabled:
         channel.enabled = enabled
         _audit(session, "channel.enable" if enabled else "channel.disable", actor, channel.id)
+    return channel
+
+
+def rename_channel(session: Session, channel_id: int, name: str, *, actor: Actor) -> Channel:
+    """Give a channel the admin's name; later merges keep it (``reset`` gives the merge the name back)."""
+    channel = get_channel(session, channel_id)
+    name = " ".join(name.split())
+    if not name or len(name) > 255:
+        raise InputError("A channel name needs 1 to 255 characters.")
+    _audit(session, "channel.rename", actor, channel.id, old=channel.name, new=name)
+    channel.name, channel.name_locked = name, True
+    return channel
+
+
+def renumber_channel(session: Session, channel_id: int, number: int, *, actor: Actor) -> Channel:
+    """Set the channel's number (``tvg-chno``, the tuner's GuideNumber); numbers are never reused by two channels."""
+    channel = get_channel(session, channel_id)
+    if number < 1 or number > 999_999:
+        raise InputError("A channel number is between 1 and 999999.")
+    holder = session.scalar(select(Channel.id).where(Channel.number == number, Channel.id != channel.id))
+    if holder is not None:
+        raise ConflictError(f"Channel {holder} has number {number} already.", hint="Renumber that one first.")
+    _audit(session, "channel.renumber", actor, channel.id, old=channel.number, new=number)
+    channel.number = number
     return channel
 
 

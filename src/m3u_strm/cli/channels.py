@@ -93,6 +93,22 @@ def reset_command(channel: Annotated[int, typer.Argument(help="Channel id")]) ->
     console.print(f"Channel {channel}: manual placements undone.")
 
 
+@app.command("set")
+@cli_errors
+def set_command(
+    channel: Annotated[int, typer.Argument(help="Channel id")],
+    name: Annotated[str | None, typer.Option(help="New name, kept through later merges")] = None,
+    number: Annotated[int | None, typer.Option(help="New channel number (tvg-chno, tuner GuideNumber)")] = None,
+) -> None:
+    """Rename or renumber a channel."""
+    with db_session() as session:
+        if name is not None:
+            overrides.rename_channel(session, channel, name, actor=Actor())
+        if number is not None:
+            overrides.renumber_channel(session, channel, number, actor=Actor())
+    console.print(f"Channel {channel} updated.")
+
+
 @app.command("enable")
 @cli_errors
 def enable_command(channel: Annotated[int, typer.Argument(help="Channel id")]) -> None:

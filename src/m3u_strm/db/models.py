@@ -140,6 +140,7 @@ class Channel(Base):
     tags: Mapped[list[Any]] = mapped_column(default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    name_locked: Mapped[bool] = mapped_column(Boolean, default=False)  # an admin named it: the merge keeps the name
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -50,7 +50,14 @@ def read_channel(channel_id: int, _: CurrentUser, session: SessionDep) -> Channe
 def update_channel(
     channel_id: int, body: ChannelUpdate, user: AdminUser, session: SessionDep, address: ClientAddress
 ) -> ChannelPublic:
-    overrides.set_channel_enabled(session, channel_id, body.enabled, actor=Actor(user.id, address))
+    """Enable or disable a channel, rename it (the name then survives merges) or renumber it."""
+    actor = Actor(user.id, address)
+    if body.enabled is not None:
+        overrides.set_channel_enabled(session, channel_id, body.enabled, actor=actor)
+    if body.name is not None:
+        overrides.rename_channel(session, channel_id, body.name, actor=actor)
+    if body.number is not None:
+        overrides.renumber_channel(session, channel_id, body.number, actor=actor)
     return ChannelPublic(**catalogue.channel_detail(session, channel_id))
 
 

@@ -41,6 +41,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("match_key", sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column("country", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("manual", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column("name_locked", sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column("merged_into_id", sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f("ix_channels_match_key"), ["match_key"], unique=False)
         batch_op.create_foreign_key(
@@ -72,6 +73,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f("fk_channels_merged_into_id_channels"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_channels_match_key"))
         batch_op.drop_column("merged_into_id")
+        batch_op.drop_column("name_locked")
         batch_op.drop_column("manual")
         batch_op.drop_column("country")
         batch_op.drop_column("match_key")
