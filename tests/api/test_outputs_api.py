@@ -255,3 +255,22 @@ def test_live_channels_sharing_a_name_both_get_a_file(
     names = sorted(p.name for p in Path(body["output_dir"], "Live", "Same").iterdir())
     assert names == ["Same Name (2).strm", "Same Name (3).strm", "Same Name.strm"]
     assert body["parts"]["live"]["renamed_collisions"] == 2
+
+
+def test_timeshift_channel_sharing_a_guide_id_gets_its_programmes_an_hour_later(
+    client: TestClient, engine: Engine, settings: Settings, token: str, tmp_path: Path
+) -> None:
+    plus_one = Line("UK: BBC One +1", "http://a.example/live/alice/s3cret/9.ts", "bbcone.uk", "UK")
+    write_playlist(tmp_path / "a.m3u", [*A, plus_one])
+    sync(engine, settings, "a")
+    playlist, _ = parse_m3u(client.get("/output/m3u", params={"token": token}).text)
+    assert {e.title: e.tvg_id for e in playlist}["BBC One +1"] == "bbcone.uk-plus1"
+    guide = client.get("/output/epg.xml", params={"token": token}).content
+    root = ElementTree.fromstring(guide)
+    starts = {c: [p.get("start") for p in root.iter("programme") if p.get("channel") == c]
+              for c in ("bbcone.uk", "bbcone.uk-plus1")}  # fmt: skip
+    assert starts["bbcone.uk"][:2] == ["20261124180000 +0000", "20261124190000 +0000"]
+    assert starts["bbcone.uk-plus1"][:2] == ["20261124190000 +0000", "20261124200000 +0000"]
+    path = tmp_path / "shifted.xml"
+    path.write_bytes(guide)
+    assert tv_validate_file(path).returncode == 0

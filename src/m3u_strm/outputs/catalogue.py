@@ -3,7 +3,7 @@ tuner lineup. The renderers (``playlist``, ``guide``, ``hdhomerun``) turn these 
 
 A channel is listed when it is enabled, not merged into another, and has at least one live stream of an enabled
 provider. Its guide id (``tvg-id`` in the playlist, ``<channel id>`` in the guide) is the same everywhere:
-:func:`guide_id`.
+:class:`GuideIds` (timeshift channels get ids, and programmes, of their own).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session
@@ -23,7 +24,8 @@ from m3u_strm.outputs.links import PlayLinks
 from m3u_strm.outputs.playlist import PlaylistChannel
 
 __all__ = [
-    "channel_by_number", "channel_count", "guide_channels", "guide_id", "guide_programmes", "lineup_entries",
+    "GuideIds", "channel_by_number", "channel_count", "guide_channels", "guide_id", "guide_programmes",
+    "lineup_entries",
     "playlist_categories", "playlist_channels",
 ]  # fmt: skip
 
@@ -51,6 +53,35 @@ def guide_id(channel: Channel) -> str:
     return fitted if _GUIDE_ID.match(fitted) else f"{fitted or channel.id}.m3u-strm".lstrip("-")
 
 
+_TIMESHIFT = re.compile(r"^\+(\d{1,2})$")
+
+
+class GuideIds:
+    """Guide ids for one output, aware of timeshift channels.
+
+    Providers often give "BBC One +1" the same tvg-id as "BBC One"; a guide would then show the +1 channel the
+    programmes of the hour before. When a ``+N`` channel shares its EPG id with a channel without a variant, it gets
+    an id of its own (``bbcone.uk-plus1``) and the guide writes the programmes again, ``N`` hours later. A +1
+    channel with an id of its own keeps it: its guide is the provider's.
+    """
+
+    def __init__(self, session: Session) -> None:
+        query = (
+            _listed_channels()
+            .with_only_columns(Channel.epg_id)
+            .where(Channel.variant.is_(None), Channel.epg_id.is_not(None))
+        )
+        self._base_ids = set(session.scalars(query.order_by(None)))
+
+    def shift_hours(self, channel: Channel) -> int:
+        match = _TIMESHIFT.match(channel.variant or "")
+        return int(match[1]) if match and channel.epg_id in self._base_ids else 0
+
+    def of(self, channel: Channel) -> str:
+        hours = self.shift_hours(channel)
+        return f"{guide_id(channel)}-plus{hours}" if hours else guide_id(channel)
+
+
 def _listed_channels(category: str | None = None) -> Select[Channel]:
     query = select(Channel).where(
         Channel.enabled.is_(True),
@@ -62,9 +93,9 @@ def _listed_channels(category: str | None = None) -> Select[Channel]:
     return query.order_by(Channel.number, Channel.id)
 
 
-def _entry(channel: Channel, url: str, suffix: str | None = None) -> PlaylistChannel:
+def _entry(channel: Channel, url: str, ids: GuideIds, suffix: str | None = None) -> PlaylistChannel:
     return PlaylistChannel(
-        channel_id=channel.id, name=channel.name, url=url, tvg_id=guide_id(channel), tvg_name=channel.name,
+        channel_id=channel.id, name=channel.name, url=url, tvg_id=ids.of(channel), tvg_name=channel.name,
         logo=channel.logo, group=channel.category, chno=channel.number, suffix=suffix,
     )  # fmt: skip
 
@@ -73,9 +104,10 @@ def playlist_channels(
     session: Session, links: PlayLinks, *, category: str | None = None, every_stream: bool = False
 ) -> Iterator[PlaylistChannel]:
     """One entry per channel (its best stream behind the gateway), or with ``every_stream`` one per stream, ranked."""
+    ids = GuideIds(session)
     if not every_stream and not links.direct:
         for channel in session.scalars(_listed_channels(category).execution_options(yield_per=_BATCH)):
-            yield _entry(channel, links.live(channel.id))
+            yield _entry(channel, links.live(channel.id), ids)
         return
     query = (
         select(Channel, Stream.id, Stream.url, Stream.resolution, Stream.rank)
@@ -91,10 +123,10 @@ def playlist_channels(
         if not every_stream:  # direct URLs: the best stream only
             if channel.id != last_channel:
                 last_channel = channel.id
-                yield _entry(channel, links.pick(links.live(channel.id), url))
+                yield _entry(channel, links.pick(links.live(channel.id), url), ids)
             continue
         suffix = f" (#{rank} {resolution})" if resolution else f" (#{rank})"
-        yield _entry(channel, links.pick(links.stream(stream_id), url), suffix)
+        yield _entry(channel, links.pick(links.stream(stream_id), url), ids, suffix)
 
 
 def playlist_categories(session: Session) -> list[str]:
@@ -138,23 +170,29 @@ def _guide_links(session: Session) -> list[tuple[Channel, _GuideSource]]:
     return linked
 
 
-def guide_channels(session: Session) -> tuple[list[GuideChannel], dict[int, list[str]]]:
-    """The guide's channels, and for each stored guide channel the guide ids its programmes are written under."""
+GuideTargets = dict[int, list[tuple[str, timedelta]]]  # stored guide channel -> (our guide id, time shift)
+
+
+def guide_channels(session: Session) -> tuple[list[GuideChannel], GuideTargets]:
+    """The guide's channels, and for each stored guide channel the guide ids (and time shifts) its programmes
+    are written under."""
+    ids = GuideIds(session)
     channels: list[GuideChannel] = []
-    targets: dict[int, list[str]] = {}
+    targets: GuideTargets = {}
     seen: set[str] = set()
     for channel, source in _guide_links(session):
-        ours = guide_id(channel)
+        ours = ids.of(channel)
         if ours in seen:
             continue
         seen.add(ours)
         names = tuple(dict.fromkeys(n for n in (channel.name, source.display_name) if n))
         channels.append(GuideChannel(ours, names, channel.logo or source.icon))
-        targets.setdefault(source.epg_channel_id, []).append(ours)
+        shift = timedelta(hours=ids.shift_hours(channel))
+        targets.setdefault(source.epg_channel_id, []).append((ours, shift))
     return channels, targets
 
 
-def guide_programmes(session: Session, targets: dict[int, list[str]]) -> Iterator[GuideProgramme]:
+def guide_programmes(session: Session, targets: GuideTargets) -> Iterator[GuideProgramme]:
     """Programmes of the linked guide channels, by channel then start, streamed from the database."""
     ids = sorted(targets)
     for offset in range(0, len(ids), 500):  # keeps the IN list small on every database
@@ -166,9 +204,10 @@ def guide_programmes(session: Session, targets: dict[int, list[str]]) -> Iterato
             .execution_options(yield_per=_BATCH)
         )
         for programme in session.scalars(query):
-            for ours in targets[programme.epg_channel_id]:
+            for ours, shift in targets[programme.epg_channel_id]:
+                stop = programme.stop + shift if programme.stop else None
                 yield GuideProgramme(
-                    channel=ours, start=programme.start, stop=programme.stop, title=programme.title,
+                    channel=ours, start=programme.start + shift, stop=stop, title=programme.title,
                     sub_title=programme.sub_title, description=programme.description,
                     categories=tuple(programme.categories or ()), episode_num=programme.episode_num,
                     icon=programme.icon,
