@@ -20,6 +20,7 @@ Targets: (a) and (c) at most 10 s, (a) at most 1 GB peak RSS. Prints the absolut
 exits 1 when a target is missed.
 
     .venv/bin/python bench/merge.py [--streams 100000] [--channels 20000] [--sample 1000]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from m3u_strm.catalog.match import MergeCandidate, match_streams
@@ -148,10 +150,11 @@ def child(streams: int, channels: int) -> None:
     print(f"peak_kb {peak_rss_kb()}")
 
 
-def service_child(streams: int, channels: int) -> None:
-    """Runs in a child process: the merge service over a SQLite file, first merge and an unchanged re-merge."""
+def service_child(streams: int, channels: int, database_url: str | None) -> None:
+    """Runs in a child process: the merge service over a SQLite file (or the given database), first merge and an
+    unchanged re-merge."""
     with tempfile.TemporaryDirectory(prefix="bench-merge-") as tmp:
-        engine = build_engine(f"sqlite:///{tmp}/bench.db")
+        engine = build_engine(database_url or f"sqlite:///{tmp}/bench.db")
         upgrade(engine)
         _store(engine, candidates(streams, channels))
         for label in ("first", "again"):
@@ -182,8 +185,10 @@ def _store(engine: Engine, items: list[MergeCandidate]) -> None:
         connection.execute(insert(Stream), rows)
 
 
-def run_child(streams: int, channels: int, mode: str = "--child") -> dict[str, str]:
+def run_child(streams: int, channels: int, mode: str = "--child", database_url: str | None = None) -> dict[str, str]:
     command = [sys.executable, __file__, mode, "--streams", str(streams), "--channels", str(channels)]
+    if database_url:
+        command += ["--database-url", database_url]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"the timed child failed:\n{result.stderr[-2000:]}")
@@ -216,12 +221,16 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=1_000, help="names in the difflib sample")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--service-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--postgres", metavar="URL", help="also time (c) on a scratch database of this PostgreSQL server"
+    )
     args = parser.parse_args()
     if args.child:
         child(args.streams, args.channels)
         return 0
     if args.service_child:
-        service_child(args.streams, args.channels)
+        service_child(args.streams, args.channels, args.database_url)
         return 0
 
     report = run_child(args.streams, args.channels)
@@ -247,8 +256,27 @@ def main() -> int:
           f"peak RSS {int(service['peak_kb']) / 1024:.0f} MB)")  # fmt: skip
     print(f"    re-merge, nothing changed      {again:10.2f} s   rows written: {service['again_written']} "
           f"(must be 0: {verdict(service['again_written'] == '0')}); first/ours(a) = {first / ours:.1f}x")  # fmt: skip
+    if args.postgres:
+        _postgres_service(args)
     ok = ours <= TIME_TARGET_S and peak_mb <= MEMORY_TARGET_MB and first <= TIME_TARGET_S
     return 0 if ok and service["again_written"] == "0" else 1
+
+
+def _postgres_service(args: argparse.Namespace) -> None:
+    """(c) on PostgreSQL, for information: the target is the embedded default's (SQLite)."""
+    admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+    name = f"bench_merge_{os.getpid()}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
+        service = run_child(args.streams, args.channels, "--service-child", url)
+        print(f"(c) on PostgreSQL                  {float(service['first']):10.2f} s   re-merge "
+              f"{float(service['again']):.2f} s, rows written {service['again_written']}")  # fmt: skip
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 if __name__ == "__main__":
