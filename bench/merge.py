@@ -14,7 +14,8 @@ letter missing), the bare name with ``(1080p) [Geo-blocked]`` — two of them wi
 
 (c) the whole merge service, :func:`m3u_strm.catalog.merge.merge_catalogue`, on a fresh SQLite file holding the
     same 100,000 streams: load, match, create the channels, write every stream's link and rank — then once more
-    with nothing changed, which must write nothing.
+    with nothing changed, which must write nothing (in the same process, as a server's next merge would be: it
+    reuses the names the first merge normalised).
 
 Targets: (a) and (c) at most 10 s, (a) at most 1 GB peak RSS. Prints the absolute figures and the ratio (b)/(a);
 exits 1 when a target is missed.

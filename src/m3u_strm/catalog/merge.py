@@ -96,10 +96,30 @@ class _Channels:
         return channel_id if channel_id in self.rows else None
 
 
+class _RecentNames:
+    """Normalised names of the last merge, kept for the next one: normalising is most of a re-merge's time, and
+    after a sync nearly every name is the same. Only names still in the catalogue are kept, and none at all past
+    ``limit`` names (about 300 bytes each)."""
+
+    def __init__(self, limit: int = 300_000) -> None:
+        self.limit = limit
+        self.names: dict[str, NormalizedName] = {}
+
+    def start(self) -> dict[str, NormalizedName]:
+        return dict(self.names)
+
+    def keep(self, normalized: dict[str, NormalizedName], streams: list[_Stream]) -> None:
+        live = {stream.name for stream in streams}
+        self.names = {n: normalized[n] for n in live if n in normalized} if len(live) <= self.limit else {}
+
+
+_recent_names = _RecentNames()
+
+
 def merge_catalogue(session: Session, *, threshold: float = 85.0) -> MergeReport:
     """Merge every live stream into channels and rank them; see the module docstring."""
     _lock(session)
-    normalized: dict[str, NormalizedName] = {}  # each distinct name is normalised once, for matching and quality
+    normalized = _recent_names.start()  # each distinct name is normalised once, for matching and quality
     streams = _load_streams(session, normalized)
     channels = _load_channels(session)
     report = MergeReport(streams=len(streams))
@@ -107,6 +127,7 @@ def merge_catalogue(session: Session, *, threshold: float = 85.0) -> MergeReport
     ranks = _rank(streams, placements)
     _write_streams(session, streams, placements, ranks, report)
     _refresh_channels(session, streams, placements, ranks, names, channels, report)
+    _recent_names.keep(normalized, streams)
     return report
 
 
