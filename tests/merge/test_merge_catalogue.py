@@ -308,3 +308,21 @@ def test_channel_numbers_are_never_shared(engine: Engine, three: dict[str, Path]
         overrides.renumber_channel(session, sky, 101, actor=Actor())
     with Session(engine) as session:
         assert session.get_one(Channel, bbc).number == 101
+
+
+def test_a_failed_merge_keeps_the_sync_and_the_next_sync_merges(
+    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: the merge itself cannot be made to fail from outside, so it is replaced by one that does."""
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    add_provider(engine, "a", write_playlist(tmp_path / "a.m3u", A))
+    monkeypatch.setattr("m3u_strm.ingest.sync.merge_catalogue", broken)
+    row = sync(engine, settings, "a")
+    assert any("Channels not merged yet" in w and "disk on fire" in w for w in row.warnings)
+    assert set(channel_of(engine).values()) == {None}
+    monkeypatch.undo()
+    sync(engine, settings, "a")
+    assert None not in channel_of(engine).values()
