@@ -22,8 +22,25 @@ def _ids(candidates: list[RankCandidate]) -> list[int]:
         ([RankCandidate(1, 700, provider_priority=0), RankCandidate(2, 700, provider_priority=5)], [2, 1]),
         ([RankCandidate(2, 700), RankCandidate(1, 700)], [1, 2]),
         ([RankCandidate(1, None), RankCandidate(2, 100)], [2, 1]),
+        ([RankCandidate(1, 900, consecutive_failures=1), RankCandidate(2, 600, health_score=100)], [2, 1]),
+        ([RankCandidate(1, 900, health_score=40), RankCandidate(2, 600, health_score=95)], [2, 1]),
+        ([RankCandidate(1, 900, health_score=99), RankCandidate(2, 600, health_score=100)], [1, 2]),
+        ([RankCandidate(1, 700, response_ms=4000), RankCandidate(2, 700, response_ms=200)], [2, 1]),
+        ([RankCandidate(1, 700, response_ms=120, provider_priority=1), RankCandidate(2, 700, response_ms=80)], [1, 2]),
     ],
-    ids=["quality", "active-first", "failures-before-quality", "priority-breaks-ties", "id-last", "unknown-is-zero"],
+    ids=[
+        "quality",
+        "active-first",
+        "failures-before-quality",
+        "priority-breaks-ties",
+        "id-last",
+        "unknown-is-zero",
+        "failing-4k-below-healthy-720p",
+        "poor-health-below-healthy",
+        "uptime-noise-does-not-beat-quality",
+        "slow-below-fast",
+        "ms-noise-does-not-beat-priority",
+    ],
 )
 def test_rank_order(candidates: list[RankCandidate], expected: list[int]) -> None:
     assert _ids(candidates) == expected

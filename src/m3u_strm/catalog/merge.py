@@ -65,6 +65,8 @@ class _Stream:
     rank: int | None
     is_active: bool
     consecutive_failures: int
+    health_score: int | None
+    response_time_ms: int | None
     priority: int
     tier: str | None  # as computed now
     score: int
@@ -162,6 +164,8 @@ def _load_streams(session: Session, normalized: dict[str, NormalizedName]) -> li
             Stream.rank,
             Stream.is_active,
             Stream.consecutive_failures,
+            Stream.health_score,
+            Stream.response_time_ms,
             Provider.priority,
         )
         .join(Provider, Provider.id == Stream.provider_id)
@@ -358,7 +362,9 @@ def _rank(streams: list[_Stream], placements: dict[int, _Placement]) -> dict[int
     members: dict[int, list[RankCandidate]] = defaultdict(list)
     for s in streams:
         members[placements[s.id].channel_id].append(
-            RankCandidate(s.id, s.score, s.priority, s.is_active, s.consecutive_failures)
+            RankCandidate(
+                s.id, s.score, s.priority, s.is_active, s.consecutive_failures, s.health_score, s.response_time_ms
+            )
         )
     ranks: dict[int, int] = {}
     for candidates in members.values():

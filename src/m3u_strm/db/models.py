@@ -215,6 +215,10 @@ class Stream(CatalogueItem, Base):
     merge_confidence: Mapped[float | None] = mapped_column(Float)
     merge_reason: Mapped[str | None] = mapped_column(Text)
     merge_pinned: Mapped[bool] = mapped_column(Boolean, default=False)  # an admin placed it: merge leaves it
+    last_outcome: Mapped[str | None] = mapped_column(String(16))  # of the last health check
+    health_score: Mapped[int | None] = mapped_column(Integer)  # 0-100, from the check history
+    last_probe_at: Mapped[datetime | None]
+    probe_flags: Mapped[list[Any]] = mapped_column(default=list)  # deep check: black, frozen, silent, placeholder
 
 
 class VodMovie(CatalogueItem, Base):
@@ -256,6 +260,69 @@ class VodEpisode(CatalogueItem, Base):
     episode_num: Mapped[int | None] = mapped_column(Integer)
     container_extension: Mapped[str | None] = mapped_column(String(16))
     duration_secs: Mapped[int | None] = mapped_column(Integer)
+
+
+class JobRun(Base):
+    """One run of a background job (sync, health check, quality sampling ...): the scheduler's log."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    trigger: Mapped[str] = mapped_column(String(16), default="schedule")  # schedule | manual | api
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | success | failed | skipped
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    counts: Mapped[JSONDict] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)  # redacted
+
+
+class HealthCheck(Base):
+    """One health check of one stream (append-only history; the stream row keeps the summary)."""
+
+    __tablename__ = "health_checks"
+    __table_args__ = (
+        Index("ix_health_checks_stream_at", "stream_id", "checked_at"),
+        Index("ix_health_checks_provider_at", "provider_id", "checked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id", ondelete="SET NULL"))
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(16))  # alive | dead | timeout | rate_limited | auth_failed | ...
+    counted: Mapped[bool] = mapped_column(Boolean, default=True)  # rate_limited and unsupported are not
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_ms: Mapped[int | None] = mapped_column(Integer)
+    bytes_read: Mapped[int] = mapped_column(Integer, default=0)
+    error_kind: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)  # redacted
+
+
+class QualitySample(Base):
+    """One quality measurement of one stream: from its name or URL, a probe, or a deep (decoding) probe."""
+
+    __tablename__ = "quality_samples"
+    __table_args__ = (Index("ix_quality_samples_stream_at", "stream_id", "sampled_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id", ondelete="SET NULL"))
+    sampled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    method: Mapped[str] = mapped_column(String(8))  # name | url | probe | deep
+    outcome: Mapped[str] = mapped_column(String(16), default="ok")  # ok | broken | failed
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    bitrate_kbps: Mapped[int | None] = mapped_column(Integer)
+    codec: Mapped[str | None] = mapped_column(String(32))
+    audio_codec: Mapped[str | None] = mapped_column(String(32))
+    fps: Mapped[float | None] = mapped_column(Float)
+    score: Mapped[int | None] = mapped_column(Integer)
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+    error: Mapped[str | None] = mapped_column(Text)  # redacted
 
 
 class EpgChannel(Base):
