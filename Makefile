@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench clean docs system-deps
+.PHONY: run test lint format bench bench-deps clean docs system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,12 +33,20 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-bench: $(VENV)/.installed-dev
+# bench/probe.py compares PyAV with Debian's ffprobe.
+bench-deps:
+	@command -v ffprobe >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends ffmpeg; }
+
+bench: $(VENV)/.installed-dev bench-deps
 	$(BIN)/python bench/parse_m3u.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/merge.py
 	$(BIN)/python bench/strm.py
 	$(BIN)/python bench/render_outputs.py
+	$(BIN)/python bench/health.py
+	$(BIN)/python bench/probe.py
 
 # System tools some tests use: tv_validate_file (xmltv-util) validates our XMLTV output. Needs root or sudo.
 system-deps:
