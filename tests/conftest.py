@@ -127,6 +127,7 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
         data_dir=tmp_path / "data",
         database_url=db_url,
         demo=False,
+        scheduler=False,  # tests run jobs by calling them
         fetch_timeout_seconds=5.0,
         fetch_retries=2,
         fetch_max_retry_after_seconds=2.0,

@@ -78,6 +78,17 @@ class Settings(BaseSettings):
     )
     strm_dir: Path | None = Field(None, description="Where `.strm` trees are written; default `<data_dir>/strm`.")
     strm_genre_folders: bool = Field(False, description="Add a genre folder level to generated `.strm` trees.")
+    scheduler: bool = Field(True, description="Run scheduled jobs (syncs, health checks) inside `serve`.")
+    health_interval_minutes: int = Field(60, ge=1, description="Minutes between health checks of active streams.")
+    health_retry_minutes: int = Field(360, ge=1, description="Minutes between re-checks of streams marked down.")
+    health_concurrency: int = Field(50, ge=1, le=2000, description="Health checks running at once, over all providers.")
+    health_timeout_seconds: float = Field(10.0, gt=0, description="Time a stream has to send media bytes.")
+    health_failure_threshold: int = Field(
+        3, ge=1, description="Consecutive failed checks that deactivate a stream (one success reactivates it)."
+    )
+    quality_interval_minutes: int = Field(60, ge=1, description="Minutes between scheduled quality sampling runs.")
+    quality_budget: int = Field(50, ge=1, description="Streams probed per quality sampling run.")
+    quality_concurrency: int = Field(2, ge=1, le=32, description="Quality probes running at once.")
     hdhr_tuner_count: int = Field(4, ge=1, le=32, description="Tuners the emulated HDHomeRun reports.")
     hdhr_user: str | None = Field(
         None,

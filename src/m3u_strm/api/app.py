@@ -16,12 +16,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from m3u_strm import __version__
 from m3u_strm.accounts.ratelimit import build_login_limiter
-from m3u_strm.api.routes import analytics, auth, channels, health, outputs, play, providers
+from m3u_strm.api.routes import analytics, auth, channels, health, health_checks, outputs, play, providers
 from m3u_strm.config import Settings, get_settings
 from m3u_strm.db.engine import get_engine
 from m3u_strm.errors import LoginRateLimitedError, M3UStrmError
 from m3u_strm.ingest.providers import load_provider_secrets
 from m3u_strm.privacy.redaction import redact
+from m3u_strm.tasks.scheduler import build_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with Session(engine) as session:
             load_provider_secrets(session)
+        scheduler = build_scheduler(engine, settings) if settings.scheduler else None
+        if scheduler is not None:
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
         for task in list(app.state.background_tasks):
             task.cancel()
         if app.state.background_tasks:
@@ -56,7 +62,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.background_tasks = set()
     routers = (health.router, auth.router, providers.router, channels.router, channels.rules_router, analytics.router,
-               outputs.router, play.router)  # fmt: skip
+               outputs.router, play.router, health_checks.router)  # fmt: skip
     for router in routers:
         app.include_router(router)
     _install_error_handlers(app)

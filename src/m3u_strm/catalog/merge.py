@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy import Engine, Table, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from m3u_strm.catalog.match import MergeCandidate, MergeGroup, MergeResult, match_streams
@@ -33,7 +33,7 @@ from m3u_strm.catalog.ranking import RankCandidate, rank_streams
 from m3u_strm.db.models import Channel, MergeRule, Provider, Stream
 from m3u_strm.outputs.playlist import safe_logo
 
-__all__ = ["MergeReport", "compile_pattern", "merge_catalogue"]
+__all__ = ["MergeReport", "compile_pattern", "merge_catalogue", "remerge"]
 
 _ADVISORY_LOCK_ID = 0x6D337573  # any constant: serialises merges across PostgreSQL sessions
 
@@ -131,6 +131,12 @@ def merge_catalogue(session: Session, *, threshold: float = 85.0) -> MergeReport
     _refresh_channels(session, streams, placements, ranks, names, channels, report)
     _recent_names.keep(normalized, streams)
     return report
+
+
+def remerge(engine: Engine, *, threshold: float = 85.0) -> MergeReport:
+    """:func:`merge_catalogue` in a transaction of its own (after health checks and probes changed the ranking)."""
+    with Session(engine) as session, session.begin():
+        return merge_catalogue(session, threshold=threshold)
 
 
 def _lock(session: Session) -> None:

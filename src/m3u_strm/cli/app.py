@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from m3u_strm import __version__
 from m3u_strm.cli.channels import app as channels_app
 from m3u_strm.cli.common import cli_errors, console, db_session, err_console, print_json, ready_engine
+from m3u_strm.cli.monitor import check_command, jobs_command, probe_command
 from m3u_strm.cli.output import output_app, strm_app
 from m3u_strm.cli.provider import app as provider_app
 from m3u_strm.cli.user import token_app, user_app
@@ -33,6 +34,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(channels_app, name="channels")
 app.add_typer(output_app, name="output")
 app.add_typer(strm_app, name="strm")
+app.command("check")(check_command)
+app.command("jobs")(jobs_command)
+app.command("probe")(probe_command)
 log = logging.getLogger(__name__)
 
 

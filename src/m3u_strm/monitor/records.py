@@ -1,0 +1,130 @@
+"""Recording health checks: the append-only ``health_checks`` history and each stream's summary columns.
+
+Per result, in one transaction per batch:
+
+* a ``health_checks`` row (outcome, counted, status code, response time, bytes read, error kind, redacted detail);
+* the stream's summary: ``last_check_at``, ``last_outcome``; a counted failure adds one to
+  ``consecutive_failures`` and deactivates the stream at the threshold (3 by default); a success resets the count
+  and reactivates it; ``rate_limited`` and ``unsupported`` change neither (they are not the stream's fault);
+* ``health_score`` from :func:`m3u_strm.monitor.scoring.health_score` over the failures, the last response time
+  and the 24-hour uptime read from the history in one grouped query for the whole batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from m3u_strm.db.models import HealthCheck, Stream
+from m3u_strm.monitor.health import CheckTarget, HealthResult
+from m3u_strm.monitor.scoring import health_score
+from m3u_strm.privacy.redaction import redact
+
+__all__ = ["RecordSummary", "record_health"]
+
+UPTIME_WINDOW = timedelta(hours=24)
+
+
+@dataclass
+class RecordSummary:
+    outcomes: dict[str, int] = field(default_factory=dict)
+    deactivated: int = 0
+    reactivated: int = 0
+
+    def add(self, other: RecordSummary) -> None:
+        for outcome, count in other.outcomes.items():
+            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + count
+        self.deactivated += other.deactivated
+        self.reactivated += other.reactivated
+
+
+def record_health(
+    session: Session,
+    results: Sequence[tuple[CheckTarget, HealthResult]],
+    *,
+    now: datetime,
+    run_id: int | None = None,
+    failure_threshold: int = 3,
+) -> RecordSummary:
+    """Store one batch of check results; see the module docstring."""
+    summary = RecordSummary()
+    if not results:
+        return summary
+    session.execute(insert(HealthCheck), [_history_row(target, result, now, run_id) for target, result in results])
+    query = select(Stream.id, Stream.consecutive_failures, Stream.is_active, Stream.response_time_ms).where(
+        Stream.id.in_([target.stream_id for target, _ in results])
+    )
+    streams = {row[0]: _StreamState(*row) for row in session.execute(query)}
+    uptime = _uptime(session, list(streams), now - UPTIME_WINDOW)
+    changes = []
+    for target, result in results:
+        summary.outcomes[result.outcome] = summary.outcomes.get(result.outcome, 0) + 1
+        stored = streams.get(target.stream_id)
+        if stored is not None:
+            changes.append(_summary_change(stored, result, now, failure_threshold, uptime.get(stored.id), summary))
+    if changes:
+        session.execute(update(Stream), changes)
+    return summary
+
+
+def _history_row(target: CheckTarget, result: HealthResult, now: datetime, run_id: int | None) -> dict[str, object]:
+    return {
+        "stream_id": target.stream_id, "provider_id": target.provider_id, "run_id": run_id, "checked_at": now,
+        "outcome": result.outcome, "counted": result.is_counted, "status_code": result.status_code,
+        "response_ms": result.response_ms, "bytes_read": result.bytes_read, "error_kind": result.error_kind,
+        "detail": redact(result.detail) if result.detail else None,
+    }  # fmt: skip
+
+
+def _uptime(session: Session, stream_ids: list[int], since: datetime) -> dict[int, float]:
+    """Percent of counted checks since ``since`` that were alive, per stream (streams without any are absent)."""
+    alive = func.sum(case((HealthCheck.outcome == "alive", 1), else_=0))
+    query = (
+        select(HealthCheck.stream_id, alive, func.count())
+        .where(HealthCheck.stream_id.in_(stream_ids), HealthCheck.counted.is_(True), HealthCheck.checked_at >= since)
+        .group_by(HealthCheck.stream_id)
+    )
+    return {stream_id: 100.0 * int(up) / total for stream_id, up, total in session.execute(query) if total}
+
+
+@dataclass(frozen=True, slots=True)
+class _StreamState:
+    id: int
+    consecutive_failures: int
+    is_active: bool
+    response_time_ms: int | None
+
+
+def _summary_change(
+    stored: _StreamState,
+    result: HealthResult,
+    now: datetime,
+    threshold: int,
+    uptime: float | None,
+    summary: RecordSummary,
+) -> dict[str, object]:
+    failures, active, response_ms = stored.consecutive_failures, stored.is_active, stored.response_time_ms
+    change: dict[str, object] = {"id": stored.id, "last_check_at": now, "last_outcome": result.outcome}
+    if result.outcome == "alive":
+        if not active:
+            summary.reactivated += 1
+        failures, active, response_ms = 0, True, result.response_ms
+        change |= {"last_success_at": now, "failure_reason": None}
+    elif result.is_counted:
+        failures += 1
+        if active and failures >= threshold:
+            active = False
+            summary.deactivated += 1
+        change |= {
+            "last_failure_at": now,
+            "failure_reason": redact(result.detail or result.error_kind or result.outcome),
+        }
+    change |= {
+        "consecutive_failures": failures, "is_active": active, "response_time_ms": response_ms,
+        "health_score": health_score(failures, response_ms, uptime),
+    }  # fmt: skip
+    return change

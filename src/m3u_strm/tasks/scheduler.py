@@ -1,0 +1,96 @@
+"""The in-process scheduler of the embedded default (APScheduler in ``m3u-strm serve``'s event loop).
+
+Jobs, each a plain async function over an engine and settings so that the scale-out runner can call the very same
+functions as Celery tasks:
+
+* ``sync_due_providers`` — every minute: each enabled provider whose ``sync_interval_minutes`` has passed since its
+  last sync (and that is not syncing) is synced; a sync that changed live streams merges channels again;
+* ``check_active_streams`` — every ``health_interval_minutes``: health checks of active streams;
+* ``retry_inactive_streams`` — every ``health_retry_minutes``: the streams marked down, to bring back the ones that
+  recovered;
+* ``sample_quality`` — every ``quality_interval_minutes``: PyAV probes of a budget of streams, longest unsampled
+  first.
+
+No job overlaps itself (``max_instances=1``; a run that would start while the previous one runs is skipped and
+missed runs are coalesced into one). Every health run is logged in ``job_runs``; every sync in ``provider_syncs``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from m3u_strm.config import Settings
+from m3u_strm.db.models import Provider, Stream
+from m3u_strm.errors import SyncAlreadyRunningError
+from m3u_strm.ingest.sync import sync_provider
+from m3u_strm.monitor.sampling import run_quality_sampling
+from m3u_strm.monitor.service import CheckScope, run_health_check
+
+__all__ = [
+    "build_scheduler", "check_active_streams", "due_providers", "retry_inactive_streams", "sample_quality",
+    "sync_due_providers",
+]  # fmt: skip
+
+log = logging.getLogger(__name__)
+
+
+def due_providers(session: Session, now: datetime) -> list[int]:
+    """Enabled, idle providers whose sync interval has passed since their last sync (or never synced)."""
+    due = []
+    for provider in session.scalars(select(Provider).where(Provider.enabled.is_(True), Provider.sync_lock.is_(None))):
+        last = provider.last_sync_at
+        if last is None or now - last >= timedelta(minutes=provider.sync_interval_minutes):
+            due.append(provider.id)
+    return due
+
+
+async def sync_due_providers(engine: Engine, settings: Settings) -> int:
+    with Session(engine) as session:
+        due = due_providers(session, datetime.now(UTC))
+    for provider_id in due:
+        try:
+            await sync_provider(engine, provider_id, trigger="schedule", settings=settings)
+        except SyncAlreadyRunningError:
+            log.info("scheduled sync of provider %s skipped: one is running", provider_id)
+    return len(due)
+
+
+def _has_streams(engine: Engine, *, active: bool) -> bool:
+    query = select(Stream.id).where(Stream.removed_at.is_(None), Stream.is_active.is_(active)).limit(1)
+    with Session(engine) as session:
+        return session.scalars(query).first() is not None
+
+
+async def check_active_streams(engine: Engine, settings: Settings) -> None:
+    if _has_streams(engine, active=True):
+        await run_health_check(engine, settings, CheckScope(include_inactive=False), trigger="schedule")
+
+
+async def retry_inactive_streams(engine: Engine, settings: Settings) -> None:
+    if _has_streams(engine, active=False):
+        await run_health_check(engine, settings, CheckScope(only_inactive=True), trigger="schedule")
+
+
+async def sample_quality(engine: Engine, settings: Settings) -> None:
+    if _has_streams(engine, active=True):
+        await run_quality_sampling(engine, settings, trigger="schedule")
+
+
+def build_scheduler(engine: Engine, settings: Settings) -> AsyncIOScheduler:
+    """The scheduler with every job registered (not started: the app's lifespan starts it in its event loop)."""
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    jobs = (
+        (sync_due_providers, 1, "provider syncs"),
+        (check_active_streams, settings.health_interval_minutes, "health checks"),
+        (retry_inactive_streams, settings.health_retry_minutes, "retry of inactive streams"),
+        (sample_quality, settings.quality_interval_minutes, "quality sampling"),
+    )
+    for function, minutes, name in jobs:
+        scheduler.add_job(function, "interval", minutes=minutes, args=(engine, settings), id=function.__name__,
+                          name=name, max_instances=1, coalesce=True, misfire_grace_time=60)  # fmt: skip
+    return scheduler
