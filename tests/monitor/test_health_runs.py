@@ -156,6 +156,19 @@ def test_health_api(client: TestClient, admin: Account, viewer: Account, streams
     status = client.get("/api/health/status", headers=admin.headers).json()
     assert status["last_run"]["id"] == run_id
     assert status["providers"][0]["outcomes"] == {"alive": 1, "unchecked": 4}
+    channel = _stream_channel(client, admin, streams["News 24 HD"])
+    shown = next(s for s in channel if s["id"] == streams["News 24 HD"])
+    assert (shown["last_outcome"], shown["health_score"], shown["consecutive_failures"]) == ("alive", 100, 0)
     history = client.get(f"/api/streams/{streams['News 24 HD']}/health-history", headers=admin.headers).json()
     assert [h["outcome"] for h in history] == ["alive"]
     assert client.get("/api/streams/99999/health-history", headers=admin.headers).status_code == 404
+
+
+def _stream_channel(client: TestClient, admin: Account, stream_id: int) -> list[dict[str, object]]:
+    """The streams of the channel that holds ``stream_id``, as the channel API shows them."""
+    for channel in client.get("/api/channels", params={"limit": 1000}, headers=admin.headers).json()["items"]:
+        streams: list[dict[str, object]] = client.get(f"/api/channels/{channel['id']}/streams",
+                                                      headers=admin.headers).json()  # fmt: skip
+        if any(s["id"] == stream_id for s in streams):
+            return streams
+    raise AssertionError(f"stream {stream_id} is in no channel")

@@ -200,6 +200,17 @@ class StreamPublic(BaseModel):
     bitrate_kbps: int | None
     is_active: bool
     url_hash: str
+    health_score: int | None
+    last_outcome: str | None
+    consecutive_failures: int
+    response_time_ms: int | None
+    last_check_at: datetime | None
+    width: int | None
+    height: int | None
+    fps: float | None
+    codec: str | None
+    last_probe_at: datetime | None
+    probe_flags: list[str]
     merge_method: str | None
     merge_confidence: float | None
     merge_reason: str | None

@@ -82,7 +82,11 @@ def _stream_view(stream: Stream, provider: str) -> dict[str, Any]:
         "id": stream.id, "provider_id": stream.provider_id, "provider": provider, "name": stream.name,
         "tvg_id": stream.tvg_id, "category": stream.category, "rank": stream.rank,
         "resolution": stream.resolution, "quality_score": stream.quality_score, "bitrate_kbps": stream.bitrate_kbps,
-        "is_active": stream.is_active, "url_hash": stream.url_hash,
+        "is_active": stream.is_active, "url_hash": stream.url_hash, "health_score": stream.health_score,
+        "last_outcome": stream.last_outcome, "consecutive_failures": stream.consecutive_failures,
+        "response_time_ms": stream.response_time_ms, "last_check_at": stream.last_check_at,
+        "width": stream.width, "height": stream.height, "fps": stream.fps, "codec": stream.codec,
+        "last_probe_at": stream.last_probe_at, "probe_flags": list(stream.probe_flags or []),
         "merge_method": stream.merge_method, "merge_confidence": stream.merge_confidence,
         "merge_reason": stream.merge_reason, "merge_pinned": stream.merge_pinned,
     }  # fmt: skip
