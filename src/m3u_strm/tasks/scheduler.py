@@ -83,6 +83,8 @@ async def sample_quality(engine: Engine, settings: Settings) -> None:
 
 def build_scheduler(engine: Engine, settings: Settings) -> AsyncIOScheduler:
     """The scheduler with every job registered (not started: the app's lifespan starts it in its event loop)."""
+    # APScheduler logs every run at INFO (the sync check runs each minute); the runs are in job_runs instead.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = AsyncIOScheduler(timezone=UTC)
     jobs = (
         (sync_due_providers, 1, "provider syncs"),
