@@ -172,3 +172,18 @@ def _stream_channel(client: TestClient, admin: Account, stream_id: int) -> list[
         if any(s["id"] == stream_id for s in streams):
             return streams
     raise AssertionError(f"stream {stream_id} is in no channel")
+
+
+def test_uptime_per_stream_and_per_provider(
+    client: TestClient, engine: Engine, settings: Settings, admin: Account, streams: dict[str, int]
+) -> None:
+    for _ in range(2):
+        _check(engine, settings)
+    status = client.get("/api/health/status", headers=admin.headers).json()
+    # counted per run: the HD stream (alive), the dead 4K and the HTML page; 429 and rtmp are not counted
+    assert status["providers"][0]["uptime"] == {"24h": 33.33, "7d": 33.33, "30d": 33.33}
+    shown = {s["id"]: s["uptime"] for s in _stream_channel(client, admin, streams["News 24 HD"])}
+    assert shown[streams["News 24 HD"]]["24h"] == 100.0
+    assert shown[streams["UK: News 24 4K"]]["24h"] == 0.0
+    busy = {s["id"]: s["uptime"] for s in _stream_channel(client, admin, streams["Busy TV"])}
+    assert busy[streams["Busy TV"]] == {"24h": None, "7d": None, "30d": None}

@@ -211,6 +211,7 @@ class StreamPublic(BaseModel):
     codec: str | None
     last_probe_at: datetime | None
     probe_flags: list[str]
+    uptime: dict[str, float | None] = Field(description="Uptime % over 24h, 7d and 30d (None: no checks)")
     merge_method: str | None
     merge_confidence: float | None
     merge_reason: str | None

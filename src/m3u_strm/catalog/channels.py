@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from m3u_strm.catalog.overrides import get_channel
 from m3u_strm.db.models import Channel, Provider, Stream
+from m3u_strm.monitor.status import UPTIME_WINDOWS, uptimes
 
 __all__ = ["channel_streams", "channel_view", "list_channels", "merge_details"]
 
@@ -74,7 +75,11 @@ def channel_streams(session: Session, channel_id: int) -> list[dict[str, Any]]:
         .where(Stream.channel_id == channel.id, Stream.removed_at.is_(None))
         .order_by(Stream.rank.is_(None), Stream.rank, Stream.id)
     )
-    return [_stream_view(stream, provider) for stream, provider in rows]
+    views = [_stream_view(stream, provider) for stream, provider in rows]
+    uptime = uptimes(session, ids=[view["id"] for view in views])
+    for view in views:
+        view["uptime"] = uptime.get(view["id"], dict.fromkeys(UPTIME_WINDOWS))
+    return views
 
 
 def _stream_view(stream: Stream, provider: str) -> dict[str, Any]:
