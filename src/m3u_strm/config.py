@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     )
     strm_dir: Path | None = Field(None, description="Where `.strm` trees are written; default `<data_dir>/strm`.")
     strm_genre_folders: bool = Field(False, description="Add a genre folder level to generated `.strm` trees.")
+    strm_auto_user: str | None = Field(
+        None,
+        description="Regenerate the `.strm` tree after each scheduled sync that changed something, with this user's "
+        "playback token; unset: only on demand.",
+    )
+    strm_auto_live: bool = Field(False, description="Include live channels in the automatically regenerated tree.")
     scheduler: bool = Field(True, description="Run scheduled jobs (syncs, health checks) inside `serve`.")
     health_interval_minutes: int = Field(60, ge=1, description="Minutes between health checks of active streams.")
     health_retry_minutes: int = Field(360, ge=1, description="Minutes between re-checks of streams marked down.")

@@ -10,8 +10,9 @@ import anyio
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from m3u_strm.accounts.users import create_user
 from m3u_strm.config import Settings
-from m3u_strm.db.models import Provider, ProviderSync
+from m3u_strm.db.models import JobRun, Provider, ProviderSync
 from m3u_strm.tasks.scheduler import build_scheduler, due_providers, sync_due_providers
 from tests.catalogue_helpers import Line, add_provider, write_playlist
 
@@ -53,3 +54,30 @@ def test_scheduler_jobs_never_overlap_themselves(engine: Engine, settings: Setti
     assert set(jobs) == {"sync_due_providers", "check_active_streams", "retry_inactive_streams", "sample_quality"}
     assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
     assert jobs["check_active_streams"].trigger.interval == timedelta(minutes=30)
+
+
+def test_a_scheduled_sync_that_changed_something_regenerates_the_strm_tree(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    with Session(engine) as session, session.begin():
+        create_user(session, "alice", "alice password 123", role="admin")
+    lines = [Line("The Matrix (1999)", "http://h.example/movie/u/p/1.mkv"), Line("One", "http://h.example/1.ts")]
+    playlist = write_playlist(tmp_path / "p.m3u", lines)
+    provider = add_provider(engine, "p", playlist)
+    auto = settings.model_copy(update={"strm_auto_user": "alice", "strm_dir": tmp_path / "tree"})
+
+    def tick() -> None:
+        async def run() -> int:
+            return await sync_due_providers(engine, auto)
+
+        anyio.run(run)
+        with Session(engine) as session, session.begin():  # due again at the next tick
+            session.execute(update(Provider).where(Provider.id == provider).values(last_sync_at=None))
+
+    tick()
+    movie = tmp_path / "tree" / "Movies" / "The Matrix (1999)" / "The Matrix (1999).strm"
+    assert "/play/" in movie.read_text() and "/movie/" in movie.read_text()
+    tick()  # nothing changed: no regeneration
+    with Session(engine) as session:
+        runs = session.scalars(select(JobRun).where(JobRun.job == "strm_generate")).all()
+    assert [(r.status, r.counts["parts"]["movies"]["created"]) for r in runs] == [("success", 1)]

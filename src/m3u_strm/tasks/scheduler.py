@@ -4,7 +4,8 @@ Jobs, each a plain async function over an engine and settings so that the scale-
 functions as Celery tasks:
 
 * ``sync_due_providers`` — every minute: each enabled provider whose ``sync_interval_minutes`` has passed since its
-  last sync (and that is not syncing) is synced; a sync that changed live streams merges channels again;
+  last sync (and that is not syncing) is synced; a sync that changed live streams merges channels again; when any
+  sync changed the catalogue and ``strm_auto_user`` is set, the ``.strm`` tree is regenerated (incrementally);
 * ``check_active_streams`` — every ``health_interval_minutes``: health checks of active streams;
 * ``retry_inactive_streams`` — every ``health_retry_minutes``: the streams marked down, to bring back the ones that
   recovered;
@@ -20,20 +21,24 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+import anyio
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from m3u_strm.config import Settings
-from m3u_strm.db.models import Provider, Stream
+from m3u_strm.db.models import Provider, ProviderSync, Stream
 from m3u_strm.errors import SyncAlreadyRunningError
 from m3u_strm.ingest.sync import sync_provider
 from m3u_strm.monitor.sampling import run_quality_sampling
 from m3u_strm.monitor.service import CheckScope, run_health_check
+from m3u_strm.outputs.links import links_for_user
+from m3u_strm.outputs.strm_tree import StrmRequest, generate_strm
+from m3u_strm.tasks.runs import finish_run, start_run
 
 __all__ = [
-    "build_scheduler", "check_active_streams", "due_providers", "retry_inactive_streams", "sample_quality",
-    "sync_due_providers",
+    "build_scheduler", "check_active_streams", "due_providers", "regenerate_strm", "retry_inactive_streams",
+    "sample_quality", "sync_due_providers",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -52,12 +57,43 @@ def due_providers(session: Session, now: datetime) -> list[int]:
 async def sync_due_providers(engine: Engine, settings: Settings) -> int:
     with Session(engine) as session:
         due = due_providers(session, datetime.now(UTC))
+    changed = False
     for provider_id in due:
         try:
-            await sync_provider(engine, provider_id, trigger="schedule", settings=settings)
+            row = await sync_provider(engine, provider_id, trigger="schedule", settings=settings)
         except SyncAlreadyRunningError:
             log.info("scheduled sync of provider %s skipped: one is running", provider_id)
+            continue
+        changed |= row.status == "success" and _catalogue_changed(row)
+    if changed and settings.strm_auto_user:
+        await anyio.to_thread.run_sync(regenerate_strm, engine, settings)
     return len(due)
+
+
+def _catalogue_changed(row: ProviderSync) -> bool:
+    return any(
+        getattr(row, f"{kind}_{change}")
+        for kind in ("streams", "movies", "series", "episodes")
+        for change in ("added", "updated", "removed")
+    )
+
+
+def regenerate_strm(engine: Engine, settings: Settings) -> int:
+    """Write the ``.strm`` tree again for ``strm_auto_user`` (unchanged files are left alone); logs a job run."""
+    run_id = start_run(engine, "strm_generate", trigger="schedule")
+    try:
+        with Session(engine) as session, session.begin():
+            assert settings.strm_auto_user is not None
+            links = links_for_user(session, settings.strm_auto_user, settings)
+            request = StrmRequest(settings.resolved_strm_dir.resolve(), live=settings.strm_auto_live,
+                                  genre_folders=settings.strm_genre_folders)  # fmt: skip
+            summary = generate_strm(session, links, request).to_dict()
+    except Exception as exc:
+        log.exception("automatic .strm regeneration failed")
+        finish_run(engine, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        return run_id
+    finish_run(engine, run_id, status="success", counts=summary)
+    return run_id
 
 
 def _has_streams(engine: Engine, *, active: bool) -> bool:
