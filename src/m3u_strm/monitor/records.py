@@ -49,32 +49,42 @@ def record_health(
     now: datetime,
     run_id: int | None = None,
     failure_threshold: int = 3,
+    uncounted_auth: frozenset[int] = frozenset(),
 ) -> RecordSummary:
-    """Store one batch of check results; see the module docstring."""
+    """Store one batch of check results; see the module docstring. ``uncounted_auth``: providers whose account was
+    rejected, so their streams' ``auth_failed`` results are not the streams' fault (see :mod:`.accounts`)."""
     summary = RecordSummary()
     if not results:
         return summary
-    session.execute(insert(HealthCheck), [_history_row(target, result, now, run_id) for target, result in results])
+    counted = [
+        result.is_counted and not (result.outcome == "auth_failed" and target.provider_id in uncounted_auth)
+        for target, result in results
+    ]
+    rows = [_history_row(t, r, c, now, run_id) for (t, r), c in zip(results, counted, strict=True)]
+    session.execute(insert(HealthCheck), rows)
     query = select(Stream.id, Stream.consecutive_failures, Stream.is_active, Stream.response_time_ms).where(
         Stream.id.in_([target.stream_id for target, _ in results])
     )
     streams = {row[0]: _StreamState(*row) for row in session.execute(query)}
     uptime = _uptime(session, list(streams), now - UPTIME_WINDOW)
     changes = []
-    for target, result in results:
+    for (target, result), is_counted in zip(results, counted, strict=True):
         summary.outcomes[result.outcome] = summary.outcomes.get(result.outcome, 0) + 1
         stored = streams.get(target.stream_id)
         if stored is not None:
-            changes.append(_summary_change(stored, result, now, failure_threshold, uptime.get(stored.id), summary))
+            change = _summary_change(stored, result, is_counted, now, failure_threshold, uptime.get(stored.id), summary)
+            changes.append(change)
     if changes:
         session.execute(update(Stream), changes)
     return summary
 
 
-def _history_row(target: CheckTarget, result: HealthResult, now: datetime, run_id: int | None) -> dict[str, object]:
+def _history_row(
+    target: CheckTarget, result: HealthResult, counted: bool, now: datetime, run_id: int | None
+) -> dict[str, object]:
     return {
         "stream_id": target.stream_id, "provider_id": target.provider_id, "run_id": run_id, "checked_at": now,
-        "outcome": result.outcome, "counted": result.is_counted, "status_code": result.status_code,
+        "outcome": result.outcome, "counted": counted, "status_code": result.status_code,
         "response_ms": result.response_ms, "bytes_read": result.bytes_read, "error_kind": result.error_kind,
         "detail": redact(result.detail) if result.detail else None,
     }  # fmt: skip
@@ -102,6 +112,7 @@ class _StreamState:
 def _summary_change(
     stored: _StreamState,
     result: HealthResult,
+    counted: bool,
     now: datetime,
     threshold: int,
     uptime: float | None,
@@ -114,7 +125,7 @@ def _summary_change(
             summary.reactivated += 1
         failures, active, response_ms = 0, True, result.response_ms
         change |= {"last_success_at": now, "failure_reason": None}
-    elif result.is_counted:
+    elif counted:
         failures += 1
         if active and failures >= threshold:
             active = False

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from m3u_strm.catalog.merge import remerge
 from m3u_strm.config import Settings
 from m3u_strm.db.models import Provider, Stream
+from m3u_strm.monitor.accounts import AccountVerdict, judge_account
 from m3u_strm.monitor.health import CheckTarget, HealthResult, check_many
 from m3u_strm.monitor.records import RecordSummary, record_health
 from m3u_strm.tasks.runs import finish_run, start_run
@@ -140,25 +141,39 @@ async def _check_and_record(
                 timeout=settings.health_timeout_seconds, on_result=collect,
             )  # fmt: skip
 
+    verdicts: dict[int, AccountVerdict] = {}
+
+    async def store(batch: list[tuple[CheckTarget, HealthResult]]) -> None:
+        for provider_id in {t.provider_id for t, r in batch if r.outcome == "auth_failed"} - verdicts.keys():
+            verdicts[provider_id] = await judge_account(engine, settings, provider_id)
+        uncounted = frozenset(p for p, v in verdicts.items() if not v.counts_against_streams)
+        await anyio.to_thread.run_sync(_record, engine, settings, batch, run, uncounted)
+
     async def record() -> None:
         async with receive:
             batch: list[tuple[CheckTarget, HealthResult]] = []
             async for item in receive:
                 batch.append(item)
                 if len(batch) >= BATCH:
-                    await anyio.to_thread.run_sync(_record, engine, settings, batch, run)
+                    await store(batch)
                     batch = []
-            await anyio.to_thread.run_sync(_record, engine, settings, batch, run)
+            await store(batch)
 
     async with anyio.create_task_group() as group:
         group.start_soon(check)
         group.start_soon(record)
 
 
-def _record(engine: Engine, settings: Settings, batch: list[tuple[CheckTarget, HealthResult]], run: HealthRun) -> None:
+def _record(
+    engine: Engine,
+    settings: Settings,
+    batch: list[tuple[CheckTarget, HealthResult]],
+    run: HealthRun,
+    uncounted_auth: frozenset[int] = frozenset(),
+) -> None:
     with Session(engine) as session, session.begin():
         summary = record_health(
             session, batch, now=datetime.now(UTC), run_id=run.run_id,
-            failure_threshold=settings.health_failure_threshold,
+            failure_threshold=settings.health_failure_threshold, uncounted_auth=uncounted_auth,
         )  # fmt: skip
     run.summary.add(summary)
