@@ -14,6 +14,7 @@ from defusedxml import ElementTree
 
 from m3u_strm.demo.catalogue import FakeCatalogue, build_catalogue, mutate
 from m3u_strm.demo.fake_provider import TS_PACKET, FakeProviderServer, media_bytes
+from m3u_strm.demo.media import mpegts
 from m3u_strm.demo.xtream_wire import live_record, movie_record, series_info_record
 
 
@@ -178,9 +179,11 @@ def test_xmltv_guide_names_each_epg_channel_with_programmes(demo: FakeProviderSe
 
 def test_media_routes_serve_ts_packets(demo: FakeProviderServer) -> None:
     body = httpx.get(f"{demo.base_url}/live/{demo.username}/{demo.password}/3.ts", timeout=10).content
-    assert body == media_bytes(3) and len(body) % TS_PACKET == 0
+    assert body == mpegts(4.0, width=640, height=360) and len(body) % TS_PACKET == 0  # real media, made with PyAV
     assert all(body[i] == 0x47 for i in range(0, len(body), TS_PACKET))
     assert httpx.get(f"{demo.base_url}/stream/3.ts", timeout=10).content == body
+    movie = httpx.get(f"{demo.base_url}/movie/{demo.username}/{demo.password}/3.mkv", timeout=10).content
+    assert movie == media_bytes(3)
     assert httpx.get(f"{demo.base_url}/live/{demo.username}/bad/3.ts", timeout=10).status_code == 401
     assert httpx.get(f"{demo.base_url}/logos/bbcone.uk.png", timeout=10).content.startswith(b"\x89PNG")
 

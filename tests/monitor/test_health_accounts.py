@@ -1,5 +1,6 @@
-"""401/403 from streams: the provider's account is asked once per run. A rejected account flags the provider and
-spares its streams; a fine account means the streams themselves refuse, and that counts."""
+"""Monitoring against the fake Xtream panel. 401/403 from streams: the provider's account is asked once per run; a
+rejected account flags the provider and spares its streams, a fine account means the streams themselves refuse, and
+that counts. The panel's live streams are real PyAV media that can be broken on demand."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from m3u_strm.db.models import HealthCheck, Provider, Stream
 from m3u_strm.demo.catalogue import build_catalogue
 from m3u_strm.demo.fake_provider import FakeProviderServer
 from m3u_strm.ingest.providers import ProviderSpec, create_provider
+from m3u_strm.monitor.sampling import probe_and_record
 from m3u_strm.monitor.service import HealthRun, run_health_check
 from tests.catalogue_helpers import sync
 
@@ -75,3 +77,16 @@ def test_streams_refused_under_a_fine_account_count_as_failures(
     assert _live_states(engine) == {(False, 3)}
     with Session(engine) as session:
         assert session.get_one(Provider, provider).account_status != "auth_failed"
+
+
+def test_the_demo_panel_serves_real_media_that_probes_and_breaks_on_demand(
+    engine: Engine, settings: Settings, panel: FakeProviderServer, provider: int
+) -> None:
+    panel.faults.status_code = panel.faults.only_paths = None
+    with Session(engine) as session:
+        stream_id = session.scalars(select(Stream.id).where(Stream.removed_at.is_(None)).limit(1)).one()
+    healthy, _ = probe_and_record(engine, stream_id, deep=True, settings=settings)
+    assert (healthy.outcome, healthy.width, healthy.height, healthy.video_codec) == ("ok", 640, 360, "h264")
+    panel.faults.media_kind = "frozen"
+    frozen, flags = probe_and_record(engine, stream_id, deep=True, settings=settings)
+    assert frozen.outcome == "broken" and "frozen" in flags

@@ -37,6 +37,7 @@ from starlette.routing import Route
 
 from m3u_strm.demo.catalogue import CategoryKind, FakeCatalogue, build_catalogue
 from m3u_strm.demo.faults import QUIET_CUTS, FaultInjector, Faults
+from m3u_strm.demo.media import mpegts
 from m3u_strm.demo.render import (
     TS_PACKET,
     PlaylistStyle,
@@ -217,11 +218,18 @@ async def player_api(request: Request) -> Response:
 _MEDIA_TYPES = {"ts": "video/mp2t", "m3u8": "video/mp2t", "mkv": "video/x-matroska", "mp4": "video/mp4"}
 
 
-def _media(file: str) -> Response:
+def _media(file: str, request: Request, *, live: bool) -> Response:
+    """Live ``.ts``: real MPEG-TS made with PyAV (a moving test card with a tone; ``faults.media_kind`` turns it
+    black, frozen, silent or into a placeholder), so health checks and quality probes of the demo measure something
+    real. VOD files: short TS-looking bodies, enough for the gateway and the health checker."""
     stem, _, ext = file.partition(".")
     if not stem.isdigit():
         return PlainTextResponse("Not found.", 404)
-    return Response(media_bytes(int(stem)), media_type=_MEDIA_TYPES.get(ext, "application/octet-stream"))
+    if live and ext == "ts":
+        body = mpegts(4.0, width=640, height=360, kind=_state(request).faults.media_kind)
+    else:
+        body = media_bytes(int(stem))
+    return Response(body, media_type=_MEDIA_TYPES.get(ext, "application/octet-stream"))
 
 
 async def get_media(request: Request) -> Response:
@@ -230,11 +238,11 @@ async def get_media(request: Request) -> Response:
         return PlainTextResponse("Not found.", 404)
     if not _state(request).authorised(params["username"], params["password"]):
         return _unauthorised()
-    return _media(params["file"])
+    return _media(params["file"], request, live=params["kind"] == "live")
 
 
 async def get_public_media(request: Request) -> Response:
-    return _media(request.path_params["file"])
+    return _media(request.path_params["file"], request, live=True)
 
 
 async def get_logo(request: Request) -> Response:

@@ -22,6 +22,8 @@ import anyio
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from m3u_strm.demo.media import MediaKind
+
 CLOUDFLARE_PAGE = """<!DOCTYPE html>
 <html><head><title>Just a moment...</title></head>
 <body><h1>Checking your browser before accessing the site.</h1>
@@ -55,6 +57,7 @@ class Faults:
     expired: bool = False
     only_paths: set[str] | None = None
     stall_max_seconds: float = 120.0
+    media_kind: MediaKind = "normal"  # live streams' picture: normal | black | frozen | silent | placeholder
     hits: Counter[str] = field(default_factory=Counter)
     failed: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
