@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from m3u_strm.catalog.overrides import get_channel
 from m3u_strm.db.models import Channel, Provider, Stream
-from m3u_strm.monitor.status import UPTIME_WINDOWS, uptimes
+from m3u_strm.monitor.records import UPTIME_WINDOWS, uptimes
 
 __all__ = ["channel_streams", "channel_view", "list_channels", "merge_details"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -24,9 +24,7 @@ from m3u_strm.monitor.health import CheckTarget, HealthResult
 from m3u_strm.monitor.scoring import health_score
 from m3u_strm.privacy.redaction import redact
 
-__all__ = ["RecordSummary", "record_health"]
-
-UPTIME_WINDOW = timedelta(hours=24)
+__all__ = ["UPTIME_WINDOWS", "RecordSummary", "record_health", "uptimes"]
 
 
 @dataclass
@@ -66,7 +64,10 @@ def record_health(
         Stream.id.in_([target.stream_id for target, _ in results])
     )
     streams = {row[0]: _StreamState(*row) for row in session.execute(query)}
-    uptime = _uptime(session, list(streams), now - UPTIME_WINDOW)
+    day = {"24h": UPTIME_WINDOWS["24h"]}
+    uptime = {
+        stream_id: up["24h"] for stream_id, up in uptimes(session, ids=list(streams), windows=day, now=now).items()
+    }
     changes = []
     for (target, result), is_counted in zip(results, counted, strict=True):
         summary.outcomes[result.outcome] = summary.outcomes.get(result.outcome, 0) + 1
@@ -90,15 +91,39 @@ def _history_row(
     }  # fmt: skip
 
 
-def _uptime(session: Session, stream_ids: list[int], since: datetime) -> dict[int, float]:
-    """Percent of counted checks since ``since`` that were alive, per stream (streams without any are absent)."""
-    alive = func.sum(case((HealthCheck.outcome == "alive", 1), else_=0))
-    query = (
-        select(HealthCheck.stream_id, alive, func.count())
-        .where(HealthCheck.stream_id.in_(stream_ids), HealthCheck.counted.is_(True), HealthCheck.checked_at >= since)
-        .group_by(HealthCheck.stream_id)
+UPTIME_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+
+
+def uptimes(
+    session: Session,
+    *,
+    by_provider: bool = False,
+    ids: list[int] | None = None,
+    windows: dict[str, timedelta] = UPTIME_WINDOWS,
+    now: datetime | None = None,
+) -> dict[int, dict[str, float | None]]:
+    """Uptime % (alive among counted checks) over each window (24 h, 7 d, 30 d), per stream or per provider, in one
+    query."""
+    now = now or datetime.now(UTC)
+    key = HealthCheck.provider_id if by_provider else HealthCheck.stream_id
+    columns = []
+    for window in windows.values():
+        inside = HealthCheck.checked_at >= now - window
+        columns += [func.sum(case((inside & (HealthCheck.outcome == "alive"), 1), else_=0)),
+                    func.sum(case((inside, 1), else_=0))]  # fmt: skip
+    query = select(key, *columns).where(
+        HealthCheck.counted.is_(True), HealthCheck.checked_at >= now - UPTIME_WINDOWS["30d"]
     )
-    return {stream_id: 100.0 * int(up) / total for stream_id, up, total in session.execute(query) if total}
+    if ids is not None:
+        query = query.where(key.in_(ids))
+    result: dict[int, dict[str, float | None]] = {}
+    for row in session.execute(query.group_by(key)):
+        counts = [int(value or 0) for value in row[1:]]
+        result[row[0]] = {
+            name: round(100.0 * counts[2 * i] / counts[2 * i + 1], 2) if counts[2 * i + 1] else None
+            for i, name in enumerate(windows)
+        }
+    return result
 
 
 @dataclass(frozen=True, slots=True)

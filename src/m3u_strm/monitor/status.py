@@ -5,42 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from m3u_strm.db.models import HealthCheck, Provider, QualitySample, Stream
 from m3u_strm.errors import NotFoundError
+from m3u_strm.monitor.records import UPTIME_WINDOWS, uptimes
 from m3u_strm.tasks.runs import recent_runs
 
-__all__ = ["UPTIME_WINDOWS", "health_history", "health_status", "quality_history", "uptimes"]
-
-UPTIME_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
-
-
-def uptimes(
-    session: Session, *, by_provider: bool = False, ids: list[int] | None = None
-) -> dict[int, dict[str, float | None]]:
-    """Uptime % (alive among counted checks) over 24 h, 7 d and 30 d, per stream or per provider, in one query."""
-    now = datetime.now(UTC)
-    key = HealthCheck.provider_id if by_provider else HealthCheck.stream_id
-    columns = []
-    for window in UPTIME_WINDOWS.values():
-        inside = HealthCheck.checked_at >= now - window
-        columns += [func.sum(case((inside & (HealthCheck.outcome == "alive"), 1), else_=0)),
-                    func.sum(case((inside, 1), else_=0))]  # fmt: skip
-    query = select(key, *columns).where(
-        HealthCheck.counted.is_(True), HealthCheck.checked_at >= now - UPTIME_WINDOWS["30d"]
-    )
-    if ids is not None:
-        query = query.where(key.in_(ids))
-    result: dict[int, dict[str, float | None]] = {}
-    for row in session.execute(query.group_by(key)):
-        counts = [int(value or 0) for value in row[1:]]
-        result[row[0]] = {
-            name: round(100.0 * counts[2 * i] / counts[2 * i + 1], 2) if counts[2 * i + 1] else None
-            for i, name in enumerate(UPTIME_WINDOWS)
-        }
-    return result
+__all__ = ["health_history", "health_status", "quality_history"]
 
 
 def health_status(session: Session) -> dict[str, Any]:

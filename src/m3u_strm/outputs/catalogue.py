@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy import Select, and_, exists, select
 from sqlalchemy.orm import Session
 
 from m3u_strm.catalog.normalize import normalize_name
@@ -24,9 +24,9 @@ from m3u_strm.outputs.links import PlayLinks
 from m3u_strm.outputs.playlist import PlaylistChannel
 
 __all__ = [
-    "GuideIds", "channel_by_number", "channel_count", "guide_channels", "guide_id", "guide_programmes",
+    "GuideIds", "channel_by_number", "guide_channels", "guide_id", "guide_programmes",
     "lineup_entries",
-    "playlist_categories", "playlist_channels",
+    "playlist_channels",
 ]  # fmt: skip
 
 HD_TIERS = frozenset({"720p", "1080p", "1440p", "4K", "8K"})
@@ -127,11 +127,6 @@ def playlist_channels(
             continue
         suffix = f" (#{rank} {resolution})" if resolution else f" (#{rank})"
         yield _entry(channel, links.pick(links.stream(stream_id), url), ids, suffix)
-
-
-def playlist_categories(session: Session) -> list[str]:
-    query = _listed_channels().with_only_columns(Channel.category).where(Channel.category.is_not(None))
-    return sorted({category for category in session.scalars(query.order_by(None)) if category})
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +230,3 @@ def channel_by_number(session: Session, number: str) -> Channel | None:
     value = int(number)
     query = _listed_channels().where((Channel.number == value) | (Channel.number.is_(None) & (Channel.id == value)))
     return session.scalars(query.limit(1)).first()
-
-
-def channel_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(_listed_channels().subquery())) or 0
