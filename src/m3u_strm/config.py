@@ -95,6 +95,40 @@ class Settings(BaseSettings):
     quality_interval_minutes: int = Field(60, ge=1, description="Minutes between scheduled quality sampling runs.")
     quality_budget: int = Field(50, ge=1, description="Streams probed per quality sampling run.")
     quality_concurrency: int = Field(2, ge=1, le=32, description="Quality probes running at once.")
+    playback_mode: Literal["proxy", "redirect"] = Field(
+        "proxy",
+        description="How the gateway plays: `proxy` relays the stream (shared upstreams, failover, exact sessions); "
+        "`redirect` answers 302 to the best stream. A provider's own `playback_mode` overrides it.",
+    )
+    playback_connect_timeout_seconds: float = Field(
+        10.0, gt=0, description="Time an upstream has to answer with its first bytes before the next stream is tried."
+    )
+    playback_stall_seconds: float = Field(
+        8.0, gt=0, description="Seconds without upstream bytes after which a playing channel fails over."
+    )
+    playback_max_failovers: int = Field(3, ge=0, description="Stream switches per play before the viewer is let go.")
+    playback_grace_seconds: float = Field(
+        5.0, ge=0, description="Seconds a shared upstream stays open after its last viewer left (zapping back)."
+    )
+    playback_viewer_buffer_kb: int = Field(
+        4096, ge=64, description="Data a viewer may fall behind the shared upstream before it is dropped."
+    )
+    playback_hls_link_seconds: int = Field(
+        3600, ge=30, description="Lifetime of the signed segment and variant links in proxied HLS playlists."
+    )
+    playback_hls_idle_seconds: float = Field(
+        60.0, gt=0, description="HLS requests of one token and client closer than this belong to one viewing session."
+    )
+    sessions_record_ip: bool = Field(False, description="Store the viewer's IP address with each viewing session.")
+    sessions_zap_seconds: float = Field(
+        30.0, ge=0, description="Sessions shorter than this are zaps: kept, left out of statistics by default."
+    )
+    sessions_completed_ratio: float = Field(
+        0.9, gt=0, le=1, description="Share of a movie or episode watched for its session to count as completed."
+    )
+    sessions_max_future_seconds: float = Field(
+        120.0, ge=0, description="Reported viewing events may be this far in the future (clock skew); later: refused."
+    )
     hdhr_tuner_count: int = Field(4, ge=1, le=32, description="Tuners the emulated HDHomeRun reports.")
     hdhr_user: str | None = Field(
         None,
