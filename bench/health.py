@@ -6,13 +6,19 @@ peak RSS stays at most 250 MB. The seed's algorithm shape runs on the same serve
 ``HEAD`` requests, a semaphore of 50, batches of 500 (each batch gathered before the next starts).
 
 The server is a process of its own (a raw ASGI app on uvicorn, as a provider would be another machine); each check
-runs in a child process that reports its own peak RSS (VmHWM). The checks run on uvloop when it is installed,
-as they do inside ``m3u-strm serve`` (uvicorn runs its event loop on uvloop); ``--loop asyncio`` measures the
-plain loop. Each stream answers with a 12 KB TS body; the checker reads the first KB and hangs up.
+runs in a child process that reports its own peak RSS (VmHWM) and CPU time. The checks run on uvloop when it is
+installed, as they do inside ``m3u-strm serve`` (uvicorn runs its event loop on uvloop); ``--loop asyncio``
+measures the plain loop. Each stream answers with a 12 KB TS body; the checker reads the first KB and hangs up.
 
-A third run, a bare httpx streamed GET per stream in the same worker pool (first chunk read, no verdict), is the
-floor of any httpx-based checker on this machine: ``check_many / bare`` is the checker's own cost. On a small
-machine the client's CPU per request (httpx + anyio, about 0.6-0.8 ms) is what keeps both above N x latency / C.
+Two more runs in the same worker-pool shape (C workers pulling stream numbers), no verdict, no limits per provider:
+
+* **raw**: ``asyncio.open_connection``, a hand-written ``GET`` with ``Connection: close``, ``readuntil`` the end of
+  the headers, read 1 KB, hang up. The floor of any asyncio client on this machine: ``check_many / raw`` is what
+  the checker costs above it (h11's parsing, the verdict, the limits, the results).
+* **bare httpx**: a streamed ``GET`` per stream, first chunk read. What the checker cost when it was built on httpx
+  (httpx + httpcore + anyio spend about 0.7 ms of CPU per request, which alone keeps it above N x latency / C).
+
+The CPU per request is printed too: on a busy machine the wall times of the CPU-hungrier runs suffer first.
 
     .venv/bin/python bench/health.py [--streams 10000] [--concurrency 200] [--latency 0.1] [--loop uvloop]
 """
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -76,8 +83,8 @@ async def seed():
             outcomes.update(await asyncio.gather(*(head(url) for url in batch)))
     return outcomes
 async def bare():
-    # The floor of any checker built on httpx: a streamed GET per stream, first chunk read, then hang up; the same
-    # worker pool and pools of 25 connections as check_many, no verdict, no limits per provider.
+    # What an httpx-based checker costs at least: a streamed GET per stream, first chunk read, then hang up; C workers
+    # over pools of 25 connections (httpcore scans its whole pool on every request), no verdict, no limits.
     outcomes, numbers = Counter(), iter(range(streams))
     pools = max(1, concurrency // 25)
     limits = httpx.Limits(max_connections=-(-concurrency // pools), max_keepalive_connections=-(-concurrency // pools))
@@ -92,6 +99,22 @@ async def bare():
     for client in clients:
         await client.aclose()
     return outcomes
+async def raw():
+    # The floor of any asyncio client: open a connection, write a GET, read the headers and 1 KB, close. No parser,
+    # no verdict, no limits per provider: what is left above N x latency / C is the loop's and the server's cost.
+    from urllib.parse import urlsplit
+    address, numbers, outcomes = urlsplit(base), iter(range(streams)), Counter()
+    async def worker():
+        for n in numbers:
+            reader, writer = await asyncio.open_connection(address.hostname, address.port)
+            writer.write(f"GET /live/{n}.ts HTTP/1.1\\r\\nHost: {address.netloc}\\r\\nUser-Agent: bench\\r\\n"
+                         "Accept: */*\\r\\nConnection: close\\r\\n\\r\\n".encode())
+            head = await reader.readuntil(b"\\r\\n\\r\\n")
+            body = await reader.read(1024)
+            outcomes.update(["alive" if head.startswith(b"HTTP/1.1 200") and body[:1] == b"G" else "dead"])
+            writer.transport.abort()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return outcomes
 run = asyncio.run
 if loop == "uvloop":
     try:
@@ -99,9 +122,10 @@ if loop == "uvloop":
         run = uvloop.run
     except ImportError:
         loop = "asyncio (uvloop missing)"
-started = time.perf_counter()
-outcomes = run({"ours": ours, "seed": seed, "bare": bare}[shape]())
+started, cpu_started = time.perf_counter(), time.process_time()
+outcomes = run({"ours": ours, "seed": seed, "bare": bare, "raw": raw}[shape]())
 print("elapsed", time.perf_counter() - started)
+print("cpu_us", (time.process_time() - cpu_started) / streams * 1e6)
 print("peak_kb", peak_kb())
 print("loop", loop)
 print("outcomes", dict(outcomes))
@@ -139,28 +163,37 @@ def main() -> None:
     parser.add_argument("--skip-seed", action="store_true", help="skip the seed-shaped baseline (about 20 s)")
     args = parser.parse_args()
     floor = args.streams * args.latency / args.concurrency
+    load = os.getloadavg()[0]
     with server_process(args.latency) as base:
         ours = run_child("ours", base, args.streams, args.concurrency, args.loop)
+        raw = run_child("raw", base, args.streams, args.concurrency, args.loop)
         bare = run_child("bare", base, args.streams, args.concurrency, args.loop)
         seed = None if args.skip_seed else run_child("seed", base, args.streams, 50, args.loop)
     elapsed, peak_mb = float(ours["elapsed"]), int(ours["peak_kb"]) / 1024
     time_ok, rss_ok = elapsed <= TIME_FACTOR * floor, peak_mb <= RSS_TARGET_MB
     print(f"health checks: {args.streams:,} streams, {args.latency * 1000:.0f} ms each, concurrency "
-          f"{args.concurrency}, loop {ours['loop']}")  # fmt: skip
+          f"{args.concurrency}, loop {ours['loop']}; load average before the runs {load:.2f}, "
+          f"{os.cpu_count()} CPUs")  # fmt: skip
     print(f"floor N x latency / C         {floor:7.2f} s")
     print(f"check_many (GET, sniff)       {elapsed:7.2f} s   ratio {elapsed / floor:5.2f}x floor   target <= "
-          f"{TIME_FACTOR:.2f}x: {'PASS' if time_ok else 'FAIL'}   outcomes {ours['outcomes']}")  # fmt: skip
+          f"{TIME_FACTOR:.2f}x: {'PASS' if time_ok else 'FAIL'}   {_cpu(ours)}")  # fmt: skip
+    print(f"{'':29s} outcomes {ours['outcomes']}")
     print(f"peak RSS of the checker       {peak_mb:7.1f} MB   target <= {RSS_TARGET_MB} MB: "
           f"{'PASS' if rss_ok else 'FAIL'}")  # fmt: skip
-    bare_elapsed = float(bare["elapsed"])
-    print(f"bare httpx GET, first chunk   {bare_elapsed:7.2f} s   ratio {bare_elapsed / floor:5.2f}x floor   "
-          f"check_many / bare {elapsed / bare_elapsed:5.2f}x (the checker's own cost)")  # fmt: skip
+    for name, run in (("raw asyncio GET, 1 KB", raw), ("bare httpx GET, first chunk", bare)):
+        other = float(run["elapsed"])
+        print(f"{name:29s} {other:7.2f} s   ratio {other / floor:5.2f}x floor   check_many / this "
+              f"{elapsed / other:5.2f}x   {_cpu(run)}")  # fmt: skip
     if seed is not None:
         seed_elapsed = float(seed["elapsed"])
         print(f"seed shape (HEAD, 50, x500)   {seed_elapsed:7.2f} s   seed / ours {seed_elapsed / elapsed:5.2f}x   "
               f"outcomes {seed['outcomes']}")  # fmt: skip
     if not (time_ok and rss_ok):
         raise SystemExit(1)
+
+
+def _cpu(report: dict[str, str]) -> str:
+    return f"CPU {float(report['cpu_us']):4.0f} us/check"
 
 
 if __name__ == "__main__":

@@ -8,15 +8,23 @@ container signature (``mp4``, ``mkv``, ``flv``, ``adts``,
 ``/channels.m3u8`` a plain channel list; ``/head405.ts`` 405 for HEAD, media for GET; ``/status/{code}`` that
 status (``?retry_after=`` adds the header); ``/slow.ts`` media after 3 s; ``/reset.ts`` 300 bytes then a cut
 connection; ``/hls/...`` master, variant and segment playlists (see :data:`PLAYLISTS`); ``/redirect/{n}`` n hops,
-then media (``?to=`` ends the chain elsewhere); ``/echo.ts`` records the request's headers; ``/counted/{p}/{n}.ts``
-counts requests in flight per provider ``p`` and in all (the peaks are what the limit tests read);
-``/limited/{p}/{n}.ts`` answers the first request per provider 429 with ``Retry-After`` and records when each
-request arrived.
+then media (``?to=`` ends the chain elsewhere); ``/hop/{name}`` a redirect by a relative path (``../ts/...``);
+``/chunked.ts`` TS packets in a chunked body; ``/short.ts`` a ``Content-Length`` body of two TS packets, shorter
+than the checker's sniff; ``/echo.ts`` records the request's headers; ``/counted/{p}/{n}.ts`` counts requests in
+flight per provider ``p`` and in all (the peaks are what the limit tests read); ``/limited/{p}/{n}.ts`` answers the
+first request per provider 429 with ``Retry-After`` and records when each request arrived. Both of the last two
+append their provider to :attr:`HealthServerState.sequence`, the order requests arrived in.
+
+:class:`ScriptedServer` answers with fixed bytes over TCP or TLS, for what no HTTP server sends: a connection closed
+before the headers, headers that never end, an answer that is not HTTP.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import ssl
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterator
@@ -39,6 +47,8 @@ from m3u_strm.demo.catalogue import build_catalogue
 from m3u_strm.demo.fake_provider import FakeProviderServer, create_app, media_bytes
 
 TS_BODY = media_bytes(7, packets=64)
+CHUNKED_BODY = media_bytes(8, packets=12)
+SHORT_BODY = media_bytes(9, packets=2)
 HTML_PLAN = b"<!DOCTYPE html><html><body><h1>Your trial ended</h1><p>Buy a plan to keep watching.</p></body></html>"
 SIGNATURES = {
     "mp4": b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41",
@@ -74,13 +84,15 @@ class HealthServerState:
     peak: Counter[int] = field(default_factory=Counter)
     peak_total: int = 0
     arrivals: defaultdict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+    sequence: list[int] = field(default_factory=list)
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
     counted_hold_seconds: float = 0.05
     retry_after: str = "1"
 
     def reset(self) -> None:
         fresh = HealthServerState()
-        for name in ("in_flight", "peak", "peak_total", "arrivals", "headers", "counted_hold_seconds", "retry_after"):
+        names = ("in_flight", "peak", "peak_total", "arrivals", "sequence", "headers", "counted_hold_seconds")
+        for name in (*names, "retry_after"):
             setattr(self, name, getattr(fresh, name))
 
 
@@ -135,6 +147,16 @@ def _redirect(request: Request) -> Response:
     return RedirectResponse(target, status_code=302)
 
 
+def _chunked(request: Request) -> Response:
+    """No length given: uvicorn sends a chunked body, one chunk per piece."""
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for start in range(0, len(CHUNKED_BODY), 500):
+            yield CHUNKED_BODY[start : start + 500]
+
+    return StreamingResponse(pieces(), media_type="video/mp2t")
+
+
 def _routes(state: HealthServerState) -> list[Route]:
     def echo(request: Request) -> Response:
         state.headers[request.url.path] = dict(request.headers)
@@ -142,6 +164,7 @@ def _routes(state: HealthServerState) -> list[Route]:
 
     async def counted(request: Request) -> Response:
         provider = int(request.path_params["provider"])
+        state.sequence.append(provider)
         state.in_flight[provider] += 1
         state.peak[provider] = max(state.peak[provider], state.in_flight[provider])
         state.peak_total = max(state.peak_total, sum(state.in_flight.values()))
@@ -153,6 +176,7 @@ def _routes(state: HealthServerState) -> list[Route]:
 
     def limited(request: Request) -> Response:
         provider = int(request.path_params["provider"])
+        state.sequence.append(provider)
         state.arrivals[provider].append(time.monotonic())
         if len(state.arrivals[provider]) == 1:
             return PlainTextResponse("Too Many Requests", 429, headers={"Retry-After": state.retry_after})
@@ -171,6 +195,9 @@ def _routes(state: HealthServerState) -> list[Route]:
         Route("/reset.ts", lambda request: Response(TS_BODY, media_type="video/mp2t")),
         Route("/hls/{path:path}", _hls),
         Route("/redirect/{hops:int}", _redirect),
+        Route("/hop/{name}", lambda request: RedirectResponse("../ts/after-hop.ts", status_code=302)),
+        Route("/chunked.ts", _chunked),
+        Route("/short.ts", lambda request: Response(SHORT_BODY, media_type="video/mp2t")),
         Route("/echo.ts", echo),
         Route("/counted/{provider:int}/{n}", counted),
         Route("/limited/{provider:int}/{n}", limited),
@@ -187,3 +214,65 @@ def serve_health_app() -> Iterator[tuple[FakeProviderServer, HealthServerState]]
         server.faults.only_paths = {"/reset.ts"}
         server.faults.truncate_after_bytes = 300
         yield server, state
+
+
+class ScriptedServer:
+    """Answers every connection with the same bytes, then closes it: a TCP (or, given ``tls``, TLS) server on
+    loopback with its own event loop in a thread. It records each request's head and the SNI names it was sent.
+
+    ``answer=b""`` closes before any header; ``host="::1"`` serves on IPv6.
+    """
+
+    def __init__(self, answer: bytes, *, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
+        self.answer, self.host = answer, host
+        self.requests: list[bytes] = []
+        self.server_names: list[str | None] = []
+        self.port = 0
+        self._tls = tls
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), name="scripted-server", daemon=True)
+        if tls is not None:
+            tls.sni_callback = self._record_sni
+
+    def url(self, path: str, *, scheme: str = "http", host: str | None = None) -> str:
+        name = host or (f"[{self.host}]" if ":" in self.host else self.host)
+        return f"{scheme}://{name}:{self.port}{path}"
+
+    def _record_sni(self, connection: ssl.SSLObject, name: str | None, context: ssl.SSLContext) -> None:
+        self.server_names.append(name)
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            self.requests.append(await reader.readuntil(b"\r\n\r\n"))
+            writer.write(self.answer)
+            await writer.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass  # the client hung up first (as the checker does once it has what it wants) or the handshake failed
+        finally:
+            writer.transport.abort()
+
+    async def _serve(self) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        server = await asyncio.start_server(self._answer, self.host, 0, ssl=self._tls)
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        async with server:
+            await self._stop.wait()
+
+    def __enter__(self) -> ScriptedServer:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the scripted server did not start")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=5)
+
+
+def http_answer(body: bytes, *, headers: bytes = b"", status: bytes = b"200 OK") -> bytes:
+    """A whole HTTP/1.1 answer with a ``Content-Length`` body, for :class:`ScriptedServer`."""
+    return b"HTTP/1.1 %s\r\nContent-Length: %d\r\n%s\r\n" % (status, len(body), headers) + body

@@ -15,11 +15,17 @@ What counts as alive, and every other outcome:
   redirects included, and :data:`MAX_REDIRECTS` redirects per request (``too_many_redirects``).
 * ``429`` is ``rate_limited`` with ``Retry-After`` in seconds (delta or HTTP date); ``401``/``403`` are
   ``auth_failed`` (the caller checks the account and flags the provider, not each stream); any other 4xx/5xx is
-  ``dead`` / ``http_NNN``; refused, reset, DNS and TLS failures are ``dead``; a connect or read timeout, or no
-  verdict within ``timeout`` seconds in all, is ``timeout``; a scheme other than http/https (rtmp, rtsp, udp,
-  rtp, mms ..., also reached by a redirect) is ``unsupported``.
+  ``dead`` / ``http_NNN``; refused, reset, DNS and TLS failures, headers past the bound and answers that are not
+  HTTP are ``dead`` (the kinds are :mod:`~m3u_strm.monitor.wire`'s); no connection or no answer within
+  ``timeout`` seconds for the whole check, redirects and playlists included, is ``timeout``
+  (``connect_timeout`` / ``read_timeout``); a scheme other than http/https (rtmp, rtsp, udp, rtp, mms ..., also
+  reached by a redirect) is ``unsupported``.
 * ``rate_limited`` and ``unsupported`` are never counted as failures (:attr:`HealthResult.is_counted`).
-* The stream's own User-Agent and Referer are sent when given. ``detail`` texts are redacted: URLs hold credentials.
+* The stream's own User-Agent (else :data:`DEFAULT_USER_AGENT`) and Referer are sent. ``detail`` texts are
+  redacted: URLs hold credentials.
+* Requests go through :class:`~m3u_strm.monitor.wire.WireClient` (one ``GET`` per connection, h11 over asyncio
+  streams), not httpx: a check needs a fraction of what a general client does per request, and at concurrency 200
+  that per-request CPU is what bounds a run.
 
 :func:`check_many` runs checks under a global limit and a per-provider one; its rules are in its docstring.
 """
@@ -27,15 +33,11 @@ What counts as alive, and every other outcome:
 from __future__ import annotations
 
 import asyncio
-import socket
-import ssl
-import time
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urljoin, urlsplit
-
-import httpx
+from urllib.parse import urljoin
 
 from m3u_strm.errors import InputError
 from m3u_strm.ingest.http import parse_retry_after
@@ -43,6 +45,8 @@ from m3u_strm.monitor.health_result import UNCOUNTED, CheckTarget, HealthResult,
 from m3u_strm.monitor.hls_playlist import parse_playlist
 from m3u_strm.monitor.provider_slots import ProviderSlots
 from m3u_strm.monitor.signatures import SNIFF_BYTES, describe_body, is_hls_playlist, sniff_container
+from m3u_strm.monitor.wire import ConnectTimeoutError, ReadTimeoutError, WireClient, WireError, WireResponse
+from m3u_strm.playback.connections import ConnectionLedger
 from m3u_strm.privacy.redaction import redact
 
 MAX_REDIRECTS = 5
@@ -51,9 +55,12 @@ MAX_REQUESTS = 8
 MAX_PLAYLIST_DEPTH = 2
 DEFAULT_USER_AGENT = "M3U-STRM-Processor/0.1"
 _SCHEMES = ("http", "https")
+#: A URL's scheme (RFC 3986), short enough for an error kind (``scheme_rtmp``); anything else has none.
+_SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]{0,15}):")
 _MP4_OR_TS = ("mpegts", "mp4")
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
-__all__ = ["UNCOUNTED", "CheckTarget", "HealthResult", "Outcome", "check_many", "check_stream"]
+__all__ = ["UNCOUNTED", "CheckTarget", "HealthResult", "Outcome", "WireClient", "check_many", "check_stream"]
 
 
 class _VerdictError(Exception):
@@ -75,20 +82,20 @@ class _Body:
 
 
 class _Probe:
-    """The state of one check: the clock, the bytes and requests spent so far, and the last status seen."""
+    """The state of one check: the deadline, the bytes and requests spent so far, and the last status seen."""
 
-    def __init__(self, client: httpx.AsyncClient, target: CheckTarget, timeout: float, max_bytes: int) -> None:
-        self.client, self.target, self.timeout, self.max_bytes = client, target, timeout, max_bytes
-        self.started = time.monotonic()
+    def __init__(self, client: WireClient, target: CheckTarget, timeout: float, max_bytes: int) -> None:
+        self.client, self.target, self.max_bytes = client, target, max_bytes
+        self.loop = asyncio.get_running_loop()
+        self.started = self.loop.time()
+        self.deadline = self.started + timeout
         self.bytes_read = 0
         self.requests = 0
         self.status_code: int | None = None
-        self.headers = {"User-Agent": target.user_agent} if target.user_agent else {}
-        if target.referrer:
-            self.headers["Referer"] = target.referrer
+        self.user_agent = target.user_agent or DEFAULT_USER_AGENT
 
     def result(self, outcome: Outcome, error_kind: str | None, detail: str | None, **extra: object) -> HealthResult:
-        elapsed_ms = int((time.monotonic() - self.started) * 1000)
+        elapsed_ms = int((self.loop.time() - self.started) * 1000)
         retry = extra.get("retry_after_s")
         return HealthResult(
             outcome, self.status_code, elapsed_ms, self.bytes_read, error_kind, redact(detail) if detail else None,
@@ -122,34 +129,33 @@ class _Probe:
 
     async def fetch(self, url: str, *, playlist_allowed: bool) -> _Body:
         """GET ``url`` (redirects followed here, bounded) and read its first bytes; error statuses end the check."""
-        response = await self.open(url)
-        try:
+        with await self.open(url) as response:
             _raise_for_status(response)
             head = await self.read_head(response, playlist_allowed)
-        finally:
-            await response.aclose()
-        return _Body(str(response.url), response.status_code, response.headers.get("content-type"), head)
+        return _Body(response.url, response.status_code, response.header(b"content-type"), head)
 
-    async def open(self, url: str) -> httpx.Response:
+    async def open(self, url: str) -> WireResponse:
         for _ in range(MAX_REDIRECTS + 1):
             _require_supported_scheme(url)
             self.requests += 1
             if self.requests > MAX_REQUESTS:
                 raise _VerdictError("dead", "too_many_requests", f"no verdict within {MAX_REQUESTS} requests")
-            request = self.client.build_request("GET", url, headers=self.headers, timeout=self.timeout)
-            response = await self.client.send(request, stream=True, follow_redirects=False)
+            response = await self.client.get(
+                url, user_agent=self.user_agent, referer=self.target.referrer, deadline=self.deadline
+            )
             self.status_code = response.status_code
-            if not response.is_redirect:
+            location = response.header(b"location")
+            if response.status_code not in _REDIRECTS or location is None:
                 return response
-            await response.aclose()
-            url = urljoin(str(response.url), response.headers["location"])
+            response.close()
+            url = urljoin(url, location)
         raise _VerdictError("dead", "too_many_redirects", f"more than {MAX_REDIRECTS} redirects")
 
-    async def read_head(self, response: httpx.Response, playlist_allowed: bool) -> bytes:
+    async def read_head(self, response: WireResponse, playlist_allowed: bool) -> bytes:
         """Up to :data:`SNIFF_BYTES`; a whole playlist (up to ``max_bytes``) when the start is one."""
         head = bytearray()
         want = min(SNIFF_BYTES, self.max_bytes)
-        async for chunk in response.aiter_bytes():
+        while chunk := await response.read_chunk():
             head += chunk
             self.bytes_read += len(chunk)
             if len(head) >= want:
@@ -165,71 +171,27 @@ def _looks_textual(body: _Body) -> bool:
 
 
 def _require_supported_scheme(url: str) -> None:
-    scheme = urlsplit(url).scheme.lower()
+    found = _SCHEME.match(url)
+    scheme = found[1].lower() if found else ""
     if scheme not in _SCHEMES:
         raise _VerdictError("unsupported", f"scheme_{scheme or 'none'}", f"no checker for {scheme or 'this'} URLs")
 
 
-def _raise_for_status(response: httpx.Response) -> None:
+def _raise_for_status(response: WireResponse) -> None:
     status = response.status_code
     if status == 429:
-        retry = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
+        retry = parse_retry_after(response.header(b"retry-after"), datetime.now(UTC))
         raise _VerdictError(
             "rate_limited", "http_429", "the provider answered 429 Too Many Requests", retry_after_s=retry
         )
     if status in (401, 403):
         raise _VerdictError("auth_failed", f"http_{status}", f"the provider refused the credentials ({status})")
     if status >= 300:
-        raise _VerdictError("dead", f"http_{status}", f"the provider answered {status} {response.reason_phrase}")
-
-
-#: Network failures, most specific first: (exception type, outcome, error kind).
-_FAILURES: tuple[tuple[type[Exception], Outcome, str], ...] = (
-    (httpx.ConnectTimeout, "timeout", "connect_timeout"),
-    (httpx.ReadTimeout, "timeout", "read_timeout"),
-    (httpx.PoolTimeout, "timeout", "pool_timeout"),
-    (httpx.TimeoutException, "timeout", "timeout"),
-    (httpx.UnsupportedProtocol, "unsupported", "scheme"),
-    (httpx.ReadError, "dead", "reset"),
-    (httpx.WriteError, "dead", "reset"),
-    (httpx.RemoteProtocolError, "dead", "reset"),
-    (httpx.DecodingError, "dead", "decoding"),
-)
-_CONNECT_CAUSES: tuple[tuple[type[BaseException], str], ...] = (
-    (ssl.SSLError, "tls"),
-    (socket.gaierror, "dns"),
-    (ConnectionRefusedError, "refused"),
-    (ConnectionResetError, "reset"),
-)
-
-
-def _connect_failure_kind(exc: BaseException) -> str:
-    """Why a connection failed, from the exception chain httpx keeps (``from exc`` at each layer)."""
-    seen: BaseException | None = exc
-    for _ in range(8):
-        if seen is None:
-            break
-        for kind_type, kind in _CONNECT_CAUSES:
-            if isinstance(seen, kind_type):
-                return kind
-        seen = seen.__cause__ or seen.__context__
-    text = str(exc).lower()
-    if "name or service not known" in text or "nodename nor servname" in text:
-        return "dns"
-    return "refused" if "refused" in text or "all connection attempts failed" in text else "connect_error"
-
-
-def _failure(exc: Exception) -> tuple[Outcome, str]:
-    if isinstance(exc, httpx.ConnectError):
-        return "dead", _connect_failure_kind(exc)
-    for exc_type, outcome, kind in _FAILURES:
-        if isinstance(exc, exc_type):
-            return outcome, kind
-    return "dead", "bad_url" if isinstance(exc, httpx.InvalidURL) else "http_error"
+        raise _VerdictError("dead", f"http_{status}", f"the provider answered {status} {response.reason}")
 
 
 async def check_stream(
-    client: httpx.AsyncClient,
+    client: WireClient,
     target: CheckTarget,
     *,
     timeout: float = 10.0,  # noqa: ASYNC109 (a budget per stream checked, not a deadline for the call)
@@ -237,48 +199,30 @@ async def check_stream(
 ) -> HealthResult:
     """Check one stream; never raises for anything the stream or network does (see the module rules).
 
-    >>> async with httpx.AsyncClient() as client:  # doctest: +SKIP
-    ...     result = await check_stream(client, CheckTarget(1, 1, "http://host/live/u/p/1.ts"), timeout=5)
+    >>> stream = CheckTarget(1, 1, "http://host/live/u/p/1.ts")
+    >>> result = await check_stream(WireClient(), stream, timeout=5)  # doctest: +SKIP
     >>> result.outcome, result.error_kind  # doctest: +SKIP
     ('dead', 'not_media')
     """
     probe = _Probe(client, target, timeout, max_bytes)
     try:
-        _require_supported_scheme(target.url)
-        async with asyncio.timeout(timeout):
-            return await probe.run()
+        return await probe.run()
     except _VerdictError as verdict:
         return probe.result(verdict.outcome, verdict.error_kind, verdict.detail, **verdict.extra)
-    except TimeoutError:
-        return probe.result("timeout", "deadline", f"no verdict within {timeout:g} s")
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        outcome, kind = _failure(exc)
-        return probe.result(outcome, kind, f"{type(exc).__name__}: {exc}")
-
-
-#: Connections per pool of a run's own clients: httpcore scans its whole pool on every request, so one pool of
-#: 200 connections spends more time choosing a connection than speaking HTTP; pools of 25 keep that cost flat.
-POOL_SIZE = 25
-
-
-def _own_clients(concurrency: int, timeout: float) -> list[httpx.AsyncClient]:
-    """Pools as wide as the run in all (httpx's default of 100 connections would stall a wider run)."""
-    count = max(1, -(-concurrency // POOL_SIZE))
-    per_pool = -(-concurrency // count)
-    limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
-    headers = {"User-Agent": DEFAULT_USER_AGENT}
-    tls = httpx.create_ssl_context()  # loading the CA bundle costs ~20 ms: once per run, not once per pool
-    return [httpx.AsyncClient(limits=limits, timeout=timeout, headers=headers, verify=tls) for _ in range(count)]
+    except WireError as exc:
+        timed_out = isinstance(exc, ConnectTimeoutError | ReadTimeoutError)
+        return probe.result("timeout" if timed_out else "dead", exc.kind, str(exc))
 
 
 async def check_many(
     targets: Iterable[CheckTarget],
     *,
-    client: httpx.AsyncClient | None = None,
+    client: WireClient | None = None,
     concurrency: int = 50,
     provider_limits: Mapping[int, int] | None = None,
     timeout: float = 10.0,  # noqa: ASYNC109 (the budget of each check; a run of 10,000 takes far longer)
     on_result: Callable[[CheckTarget, HealthResult], None] | None = None,
+    ledger: ConnectionLedger | None = None,
 ) -> dict[int, HealthResult]:
     """Check many streams; results go to ``on_result`` as each finishes and come back keyed by stream id.
 
@@ -291,38 +235,35 @@ async def check_many(
       counted) with the seconds left in ``retry_after_s``. The 429'd stream itself is not retried in the run.
     * Memory stays flat: ``concurrency`` workers pull from per-provider queues of targets, so at most
       ``concurrency`` bodies (each at most a playlist's ``max_bytes``) are held at once, however many targets.
-    * A given ``client`` is used as is (give it a pool of at least ``concurrency`` connections); otherwise the run
-      opens and closes its own, in pools of :data:`POOL_SIZE` connections.
+    * ``client`` (a :class:`~m3u_strm.monitor.wire.WireClient`) sets the TLS context and the header bound; a run
+      without one makes its own. Each check opens and closes its own connections either way.
+    * ``ledger``: the server's connection count, shared with viewers (see
+      :mod:`~m3u_strm.monitor.provider_slots`).
     """
     if concurrency < 1:
         raise InputError(f"The health-check concurrency must be at least 1, not {concurrency}.")
-    slots = ProviderSlots(targets, provider_limits or {})
+    slots = ProviderSlots(targets, provider_limits or {}, ledger=ledger)
     results: dict[int, HealthResult] = {}
-    clients = [client] if client is not None else _own_clients(concurrency, timeout)
+    wire = client or WireClient()
 
-    async def worker(http: httpx.AsyncClient) -> None:
+    async def worker() -> None:
         while (taken := await slots.take()) is not None:
             target, skipped = taken
-            result = skipped or await _checked(http, slots, target, timeout)
+            result = skipped or await _checked(wire, slots, target, timeout)
             results[target.stream_id] = result
             if on_result is not None:
                 on_result(target, result)
 
-    try:
-        async with asyncio.TaskGroup() as group:
-            for number in range(min(concurrency, len(slots))):
-                group.create_task(worker(clients[number % len(clients)]))
-    finally:
-        if client is None:
-            for own in clients:
-                await own.aclose()
+    async with asyncio.TaskGroup() as group:
+        for _ in range(min(concurrency, len(slots))):
+            group.create_task(worker())
     return results
 
 
-async def _checked(client: httpx.AsyncClient, slots: ProviderSlots, target: CheckTarget, budget: float) -> HealthResult:
+async def _checked(client: WireClient, slots: ProviderSlots, target: CheckTarget, budget: float) -> HealthResult:
     result: HealthResult | None = None
     try:
         result = await check_stream(client, target, timeout=budget)
     finally:
-        await slots.release(target, result)
+        slots.release(target, result)
     return result

@@ -23,6 +23,7 @@ from m3u_strm.db.models import Provider, Stream
 from m3u_strm.monitor.accounts import AccountVerdict, judge_account
 from m3u_strm.monitor.health import CheckTarget, HealthResult, check_many
 from m3u_strm.monitor.records import RecordSummary, record_health
+from m3u_strm.playback.connections import ConnectionLedger
 from m3u_strm.tasks.runs import finish_run, start_run
 
 JOB = "health_check"
@@ -96,16 +97,18 @@ async def run_health_check(
     trigger: str = "manual",
     progress: Callable[[int, int], None] | None = None,
     run_id: int | None = None,
+    ledger: ConnectionLedger | None = None,
 ) -> HealthRun:
     """Check the streams in ``scope``; see the module docstring. Never raises for a stream's trouble.
 
     ``run_id``: a ``job_runs`` row the caller started already (the API answers with its id at once).
+    ``ledger``: the server's connection count, so checks share each provider's limit with its viewers.
     """
     run = HealthRun(run_id if run_id is not None else start_run(engine, JOB, trigger=trigger))
     try:
         with Session(engine) as session:
             targets, limits = select_targets(session, scope)
-        await _check_and_record(engine, settings, targets, limits, run, progress)
+        await _check_and_record(engine, settings, targets, limits, run, progress, ledger)
         await anyio.to_thread.run_sync(lambda: remerge(engine, threshold=settings.merge_fuzzy_threshold))
         run.status = "success"
     except Exception as exc:
@@ -124,6 +127,7 @@ async def _check_and_record(
     limits: dict[int, int],
     run: HealthRun,
     progress: Callable[[int, int], None] | None,
+    ledger: ConnectionLedger | None,
 ) -> None:
     """Check, and record the results in batches while the checks go on (a long run keeps what it learned)."""
     send, receive = anyio.create_memory_object_stream[tuple[CheckTarget, HealthResult]](max_buffer_size=math.inf)
@@ -138,7 +142,7 @@ async def _check_and_record(
         async with send:
             await check_many(
                 targets, concurrency=settings.health_concurrency, provider_limits=limits,
-                timeout=settings.health_timeout_seconds, on_result=collect,
+                timeout=settings.health_timeout_seconds, on_result=collect, ledger=ledger,
             )  # fmt: skip
 
     verdicts: dict[int, AccountVerdict] = {}
