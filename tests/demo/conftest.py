@@ -1,7 +1,8 @@
-"""A running fake provider for the demo package's own tests (faults reset around each test)."""
+"""A running fake provider for the demo package's own tests (faults and the live clock reset around each test)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -26,9 +27,11 @@ def demo_server(demo_catalogue: FakeCatalogue) -> Iterator[FakeProviderServer]:
 
 @pytest.fixture
 def demo(demo_server: FakeProviderServer, demo_catalogue: FakeCatalogue) -> Iterator[FakeProviderServer]:
-    """The session's server with no faults and its original catalogue."""
+    """The session's server with no faults, its original catalogue and the wall clock."""
     demo_server.faults.reset()
     demo_server.catalogue = demo_catalogue
+    demo_server.provider.clock = time.time
     yield demo_server
     demo_server.faults.reset()
     demo_server.catalogue = demo_catalogue
+    demo_server.provider.clock = time.time

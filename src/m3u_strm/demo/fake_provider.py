@@ -9,7 +9,9 @@ Tests and the product's demo run it for real (uvicorn in a background thread) so
 
 Routes: ``/get.php`` (M3U with credentials), ``/playlist.m3u`` and ``/playlist.m3u.gz`` (public, no credentials),
 ``/player_api.php`` (Xtream API), ``/xmltv.php`` and ``/epg.xml`` (guide), ``/live|movie|series/<u>/<p>/<id>.<ext>``
-and ``/stream/...`` (media), ``/logos/<name>.png``. Large answers are streamed chunk by chunk, never built whole.
+and ``/stream/...`` (media; movie and episode files answer byte ranges), ``/live|movie|series/<u>/<p>/<id>.m3u8``
+and ``/live/<u>/<p>/<id>/master.m3u8`` (HLS, laid out in :mod:`m3u_strm.demo.hls`), ``/logos/<name>.png``. Large
+answers are streamed chunk by chunk, never built whole.
 
 The routes live here with :func:`create_app`; :mod:`m3u_strm.demo.faults` holds :class:`Faults` (switched on
 while the server runs: error statuses, stalls, broken bodies, ``auth: 0`` ...), :mod:`m3u_strm.demo.render` the
@@ -23,21 +25,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+import anyio
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from m3u_strm.demo import hls
 from m3u_strm.demo.catalogue import CategoryKind, FakeCatalogue, build_catalogue
 from m3u_strm.demo.faults import QUIET_CUTS, FaultInjector, Faults
 from m3u_strm.demo.media import mpegts
+from m3u_strm.demo.ranges import ranged_response
 from m3u_strm.demo.render import (
     TS_PACKET,
     PlaylistStyle,
@@ -69,6 +74,7 @@ class ProviderState:
     password: str
     faults: Faults
     closing: threading.Event = field(default_factory=threading.Event)
+    clock: Callable[[], float] = time.time  # wall time for live HLS; a test may set its own to move time on
 
     def authorised(self, username: str | None, password: str | None) -> bool:
         return username == self.username and password == self.password
@@ -215,34 +221,100 @@ async def player_api(request: Request) -> Response:
     return _api_answer(provider, action, request)
 
 
-_MEDIA_TYPES = {"ts": "video/mp2t", "m3u8": "video/mp2t", "mkv": "video/x-matroska", "mp4": "video/mp4"}
+_MEDIA_TYPES = {"ts": "video/mp2t", "mkv": "video/x-matroska", "mp4": "video/mp4"}
+_PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+_MEDIA_KINDS = ("live", "movie", "series")
 
 
-def _media(file: str, request: Request, *, live: bool) -> Response:
+def _head_rejected(request: Request) -> Response | None:
+    """405 for HEAD when ``faults.head_rejected`` is on, as many real panels answer (GET keeps working)."""
+    faults = _state(request).faults
+    if request.method == "HEAD" and faults.head_rejected and faults.applies_to(request.url.path, None):
+        return PlainTextResponse("Method Not Allowed", 405, headers={"Allow": "GET"})
+    return None
+
+
+def _media_file(request: Request, kind: str, file: str) -> Response:
     """Live ``.ts``: real MPEG-TS made with PyAV (a moving test card with a tone; ``faults.media_kind`` turns it
     black, frozen, silent or into a placeholder), so health checks and quality probes of the demo measure something
-    real. VOD files: short TS-looking bodies, enough for the gateway and the health checker."""
+    real. VOD files: short TS-looking bodies, enough for the gateway and the health checker, answering byte ranges
+    (:mod:`m3u_strm.demo.ranges`) so that seeking can be tested."""
     stem, _, ext = file.partition(".")
     if not stem.isdigit():
         return PlainTextResponse("Not found.", 404)
-    if live and ext == "ts":
+    media_type = _MEDIA_TYPES.get(ext, "application/octet-stream")
+    if kind == "live" and ext == "ts":
         body = mpegts(4.0, width=640, height=360, kind=_state(request).faults.media_kind)
-    else:
-        body = media_bytes(int(stem))
-    return Response(body, media_type=_MEDIA_TYPES.get(ext, "application/octet-stream"))
+        return Response(body, media_type=media_type)
+    if kind == "live":
+        return Response(media_bytes(int(stem)), media_type=media_type)
+    return ranged_response(request, media_bytes(int(stem)), media_type)
+
+
+def _playlist(text: str) -> Response:
+    return PlainTextResponse(text, media_type=_PLAYLIST_TYPE)
 
 
 async def get_media(request: Request) -> Response:
+    """``/<kind>/<user>/<pass>/<id>.<ext>``: a file, or with ``.m3u8`` an HLS media playlist
+    (:mod:`m3u_strm.demo.hls`: live slides with the clock, VOD ends)."""
     params = request.path_params
-    if params["kind"] not in ("live", "movie", "series"):
+    if params["kind"] not in _MEDIA_KINDS:
         return PlainTextResponse("Not found.", 404)
     if not _state(request).authorised(params["username"], params["password"]):
         return _unauthorised()
-    return _media(params["file"], request, live=params["kind"] == "live")
+    if (rejected := _head_rejected(request)) is not None:
+        return rejected
+    stem, _, ext = params["file"].partition(".")
+    if ext != "m3u8":
+        return _media_file(request, params["kind"], params["file"])
+    if not stem.isdigit():
+        return PlainTextResponse("Not found.", 404)
+    if params["kind"] == "live":
+        return _playlist(hls.live_playlist(now=_state(request).clock(), prefix=f"{stem}/"))
+    return _playlist(hls.vod_playlist(prefix=f"{stem}/"))
+
+
+async def get_hls_part(request: Request) -> Response:
+    """``/<kind>/<user>/<pass>/<id>/<file>``: a segment, or (live) the master playlist or a rendition's playlist."""
+    params, provider = request.path_params, _state(request)
+    kind, file = params["kind"], params["file"]
+    if kind not in _MEDIA_KINDS or not params["stem"].isdigit():
+        return PlainTextResponse("Not found.", 404)
+    if not provider.authorised(params["username"], params["password"]):
+        return _unauthorised()
+    if (rejected := _head_rejected(request)) is not None:
+        return rejected
+    if file.endswith(".m3u8"):
+        return _rendition_playlist(provider, kind, file.removesuffix(".m3u8"))
+    segment = hls.parse_segment(file)
+    if segment is None or not _segment_exists(provider, kind, segment.number):
+        return PlainTextResponse("Not found.", 404)
+    media_kind = provider.faults.media_kind
+    body = await anyio.to_thread.run_sync(hls.segment_bytes, media_kind, segment.rendition, segment.number)
+    return Response(body, media_type="video/mp2t")
+
+
+def _rendition_playlist(provider: ProviderState, kind: str, name: str) -> Response:
+    if kind != "live":
+        return PlainTextResponse("Not found.", 404)
+    if name == "master":
+        return _playlist(hls.master_playlist(provider.faults.media_kind))
+    if hls.rendition(name) is None:
+        return PlainTextResponse("Not found.", 404)
+    return _playlist(hls.live_playlist(now=provider.clock(), prefix=f"{name}-"))
+
+
+def _segment_exists(provider: ProviderState, kind: str, number: int) -> bool:
+    if kind == "live":
+        return hls.live_segment_available(number, provider.clock())
+    return number < hls.VOD_SEGMENTS
 
 
 async def get_public_media(request: Request) -> Response:
-    return _media(request.path_params["file"], request, live=True)
+    if (rejected := _head_rejected(request)) is not None:
+        return rejected
+    return _media_file(request, request.path_params.get("kind", "live"), request.path_params["file"])
 
 
 async def get_logo(request: Request) -> Response:
@@ -267,6 +339,7 @@ def create_app(
         Route("/xmltv.php", get_guide),
         Route("/epg.xml", get_guide),
         Route("/{kind:str}/{username:str}/{password:str}/{file:str}", get_media),
+        Route("/{kind:str}/{username:str}/{password:str}/{stem:str}/{file:str}", get_hls_part),
         Route("/stream/{file:str}", get_public_media),
         Route("/stream/{kind:str}/{file:str}", get_public_media),
         Route("/logos/{name:str}", get_logo),

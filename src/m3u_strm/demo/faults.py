@@ -2,8 +2,9 @@
 
 :class:`Faults` is flipped from a test while the server runs: delays, error statuses, 429 with Retry-After, HTML or
 JSON-error pages with status 200, empty bodies, bodies that stall or break off after N bytes, ``auth: 0`` and
-expired accounts (the last two are answered by the ``player_api.php`` route itself). ``only_paths`` aims them at one
-endpoint or Xtream action; ``fail_times`` makes them transient::
+expired accounts (these two are answered by the ``player_api.php`` route itself), media routes that answer HEAD with
+405 while GET works (``head_rejected``, answered by the media routes) and broken pictures (``media_kind``).
+``only_paths`` aims them at one endpoint or Xtream action; ``fail_times`` makes them transient::
 
     provider.faults.status_code = 503        # every request now fails ...
     provider.faults.fail_times = 2           # ... but only the first two
@@ -57,7 +58,8 @@ class Faults:
     expired: bool = False
     only_paths: set[str] | None = None
     stall_max_seconds: float = 120.0
-    media_kind: MediaKind = "normal"  # live streams' picture: normal | black | frozen | silent | placeholder
+    media_kind: MediaKind = "normal"  # live TS and HLS pictures: normal | black | frozen | silent | placeholder
+    head_rejected: bool = False  # media routes (files, playlists, segments) answer HEAD with 405; GET still works
     hits: Counter[str] = field(default_factory=Counter)
     failed: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
