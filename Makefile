@@ -35,9 +35,10 @@ format: $(VENV)/.installed-dev
 
 # bench/probe.py compares PyAV with Debian's ffprobe.
 bench-deps:
-	@command -v ffprobe >/dev/null || { \
+	@{ command -v ffprobe && command -v nginx; } >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends ffmpeg; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    ffmpeg nginx-light || DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends ffmpeg nginx; }
 
 bench: $(VENV)/.installed-dev bench-deps
 	$(BIN)/python bench/parse_m3u.py

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     quality_interval_minutes: int = Field(60, ge=1, description="Minutes between scheduled quality sampling runs.")
     quality_budget: int = Field(50, ge=1, description="Streams probed per quality sampling run.")
     quality_concurrency: int = Field(2, ge=1, le=32, description="Quality probes running at once.")
+    guide_refresh_hours: int = Field(
+        24,
+        ge=1,
+        description="Hours after which a provider's guide is fetched again on its own, between catalogue syncs.",
+    )
     playback_mode: Literal["proxy", "redirect"] = Field(
         "proxy",
         description="How the gateway plays: `proxy` relays the stream (shared upstreams, failover, exact sessions); "

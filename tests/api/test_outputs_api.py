@@ -145,7 +145,10 @@ def test_guide_links_channels_by_name_when_they_have_no_tvg_id(
     ]
 
 
-def test_gateway_redirects_to_the_best_ranked_stream(client: TestClient, engine: Engine, token: str) -> None:
+def test_gateway_redirects_to_the_best_ranked_stream(
+    client: TestClient, engine: Engine, token: str, settings: Settings
+) -> None:
+    settings.playback_mode = "redirect"  # the app reads the setting per request
     bbc = channel_of(engine)["UK: BBC One HD"]
     response = client.get(f"/play/{token}/live/{bbc}.ts", follow_redirects=False)
     assert response.status_code == 302

@@ -113,3 +113,61 @@ def test_quality_history_api(client: TestClient, engine: Engine, settings: Setti
     (row,) = history.json()
     assert (row["resolution"], row["codec"], row["method"]) == ("720p", "h264", "probe")
     assert row["quality_score"] >= 600 and row["bitrate"] and row["fps"] == pytest.approx(25, abs=1)
+
+
+def _watch(engine: Engine, stream_id: int, times: int, *, zap: bool = False) -> None:
+    """Viewing sessions of the stream's channel, as the gateway would have stored them."""
+    from m3u_strm.accounts.users import create_user
+    from m3u_strm.db.models import User, ViewingSession
+
+    with Session(engine) as session, session.begin():
+        stream = session.get_one(Stream, stream_id)
+        user = session.scalars(select(User)).first() or create_user(session, "v", "viewer password 1", role="viewer")
+        now = datetime.now(UTC)
+        for n in range(times):
+            session.add(
+                ViewingSession(
+                    key=f"{stream_id}-{n}-{zap}", user_id=user.id, content_kind="channel",
+                    content_id=stream.channel_id, started_at=now, last_seen_at=now, source="proxy", is_zap=zap,
+                )
+            )  # fmt: skip
+
+
+def test_the_most_watched_channels_are_sampled_first_then_the_longest_unsampled(
+    engine: Engine, settings: Settings, streams: dict[str, int]
+) -> None:
+    from m3u_strm.monitor.sampling import due_streams
+
+    _watch(engine, streams["Gone TV"], 3)
+    _watch(engine, streams["Dark TV"], 1)
+    _watch(engine, streams["Movies 24 HD"], 9, zap=True)  # zaps are not viewing
+    with Session(engine) as session:
+        due = due_streams(session, 4, now=datetime.now(UTC))
+    assert due[:2] == [streams["Gone TV"], streams["Dark TV"]]  # half the budget: most watched first
+    assert sorted(due[2:]) == sorted([streams["UK: Movies 24 4K"], streams["Movies 24 HD"]])
+    _sample(engine, settings, stream_ids=(streams["Gone TV"],))
+    with Session(engine) as session:  # just probed: no longer "due because watched"
+        assert due_streams(session, 2, now=datetime.now(UTC))[0] == streams["Dark TV"]
+
+
+def test_a_provider_without_a_free_connection_is_left_for_the_next_run(
+    engine: Engine, settings: Settings, streams: dict[str, int]
+) -> None:
+    from m3u_strm.db.models import Provider
+    from m3u_strm.playback.connections import ConnectionLedger
+
+    ledger = ConnectionLedger()
+    with Session(engine) as session, session.begin():
+        provider = session.scalars(select(Provider)).one()
+        provider.max_connections = 1
+        provider_id = provider.id
+    held = ledger.try_acquire(provider_id, 1, "viewer")  # a viewer holds the only connection
+    run = _sample(engine, settings, ledger=ledger)
+    assert (run.probed, run.skipped_busy) == (0, 4)
+    with Session(engine) as session:
+        assert session.scalars(select(QualitySample)).first() is None
+    assert held is not None
+    held.release()
+    settings.quality_concurrency = 1  # two probes at once would be one over the limit: the second waits a run
+    run = _sample(engine, settings, ledger=ledger)
+    assert (run.probed, run.skipped_busy) == (4, 0) and ledger.in_use(provider_id) == 0

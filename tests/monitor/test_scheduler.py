@@ -51,9 +51,12 @@ def test_never_synced_providers_are_due(engine: Engine, tmp_path: Path) -> None:
 def test_scheduler_jobs_never_overlap_themselves(engine: Engine, settings: Settings) -> None:
     scheduler = build_scheduler(engine, settings.model_copy(update={"health_interval_minutes": 30}))
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"sync_due_providers", "check_active_streams", "retry_inactive_streams", "sample_quality"}
+    assert set(jobs) == {
+        "sync_due_providers", "check_active_streams", "retry_inactive_streams", "sample_quality", "refresh_guides",
+    }  # fmt: skip
     assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
     assert jobs["check_active_streams"].trigger.interval == timedelta(minutes=30)
+    assert jobs["refresh_guides"].trigger.interval == timedelta(hours=1)  # an hourly look for guides gone stale
 
 
 def test_a_scheduled_sync_that_changed_something_regenerates_the_strm_tree(

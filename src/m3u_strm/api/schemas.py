@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 
 class TokenPublic(BaseModel):
@@ -267,3 +267,66 @@ class ProcessM3URequest(BaseModel):
     by_category: bool = False
     fuzzy_threshold: float = Field(0.85, ge=0, le=1)
     clean: bool = False
+
+
+# Viewing history (issue 5): sessions that clients report themselves, and every user's own history.
+
+
+class HistoryStart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content_type: Literal["channel", "movie", "episode"]
+    content_id: int = Field(ge=1)
+    started_at: AwareDatetime | None = Field(None, description="Default: now. With a time zone (Z or +01:00)")
+    idempotency_key: str | None = Field(
+        None, min_length=1, max_length=200, description="A repeated start with the same key is stored once"
+    )
+    stream_id: int | None = Field(None, ge=1)
+    client: str | None = Field(None, max_length=255, description="Default: the User-Agent header")
+    media_duration_s: float | None = Field(None, gt=0, allow_inf_nan=False, description="Length of the movie/episode")
+
+
+class HistoryUpdate(BaseModel):
+    """``progress`` records the position; ``complete`` ends the session as completed; ``end`` ends it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["progress", "complete", "end"]
+    watched_s: float | None = Field(
+        None, ge=0, allow_inf_nan=False, validation_alias=AliasChoices("watched_s", "position_s"),
+        description="Seconds watched so far (or the playback position); also accepted as position_s",
+    )  # fmt: skip
+    at: AwareDatetime | None = Field(None, description="Default: now")
+    completed: bool | None = Field(None, description="With complete or end; default: computed from the length")
+
+    @model_validator(mode="after")
+    def _completed_needs_an_end(self) -> HistoryUpdate:
+        if self.action == "progress" and self.completed is not None:
+            raise ValueError("completed goes with the complete or end action, not with progress")
+        return self
+
+
+class HistorySessionPublic(BaseModel):
+    """A viewing session as its user sees it: never a stream URL."""
+
+    id: int
+    content_type: str
+    content_id: int
+    title: str | None
+    stream_id: int | None
+    provider_id: int | None
+    started_at: datetime
+    ended_at: datetime | None
+    duration_s: float | None
+    watched_s: float | None
+    bytes_sent: int
+    failovers: int
+    source: str
+    completed: bool
+    is_zap: bool
+    client: str | None
+
+
+class HistoryPage(BaseModel):
+    items: list[HistorySessionPublic]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null on the last page")

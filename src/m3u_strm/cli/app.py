@@ -12,8 +12,10 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from m3u_strm import __version__
+from m3u_strm.cli.activity import activity_command
 from m3u_strm.cli.channels import app as channels_app
 from m3u_strm.cli.common import cli_errors, console, db_session, err_console, print_json, ready_engine
+from m3u_strm.cli.guide import app as guide_app
 from m3u_strm.cli.monitor import check_command, jobs_command, probe_command
 from m3u_strm.cli.output import output_app, strm_app
 from m3u_strm.cli.provider import app as provider_app
@@ -34,7 +36,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(channels_app, name="channels")
 app.add_typer(output_app, name="output")
 app.add_typer(strm_app, name="strm")
+app.add_typer(guide_app, name="guide")
 app.command("check")(check_command)
+app.command("activity")(activity_command)
 app.command("jobs")(jobs_command)
 app.command("probe")(probe_command)
 log = logging.getLogger(__name__)

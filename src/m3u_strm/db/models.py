@@ -61,6 +61,7 @@ class Provider(Base):
     user_agent: Mapped[str | None] = mapped_column(String(255))
     sync_interval_minutes: Mapped[int] = mapped_column(Integer, default=720)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    playback_mode: Mapped[str | None] = mapped_column(String(16))  # proxy | redirect; None: the global setting
     account_status: Mapped[str | None] = mapped_column(String(32))
     account_expires_at: Mapped[datetime | None]
     last_sync_at: Mapped[datetime | None]
@@ -394,6 +395,46 @@ class PlaybackToken(Base):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class ViewingSession(Base):
+    """One viewing of a channel, movie or episode by one user; the rules are in ``m3u_strm.playback.sessions``.
+
+    ``key`` is the idempotency key of the start event. ``content_id`` has no foreign key: history outlives the
+    catalogue, so ``title`` keeps the name the content had when the session started. Never the stream URL:
+    ``url_hash`` is for audit. ``ended_at`` and ``duration_s`` stay NULL while a session is open.
+    """
+
+    __tablename__ = "viewing_sessions"
+    __table_args__ = (
+        Index("ix_viewing_sessions_user_started", "user_id", "started_at", "id"),
+        Index("ix_viewing_sessions_started", "started_at"),
+        Index("ix_viewing_sessions_content_started", "content_kind", "content_id", "started_at"),
+        Index("ix_viewing_sessions_ended", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    content_kind: Mapped[str] = mapped_column(String(8))  # channel | movie | episode
+    content_id: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(String(255))
+    stream_id: Mapped[int | None] = mapped_column(ForeignKey("streams.id", ondelete="SET NULL"))
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime]
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    watched_s: Mapped[float | None] = mapped_column(Float)
+    media_duration_s: Mapped[float | None] = mapped_column(Float)
+    bytes_sent: Mapped[int] = mapped_column(BigInteger, default=0)
+    failovers: Mapped[int] = mapped_column(Integer, default=0)
+    client: Mapped[str | None] = mapped_column(String(255))
+    client_ip: Mapped[str | None] = mapped_column(String(64))  # only with sessions_record_ip
+    source: Mapped[str] = mapped_column(String(16))  # proxy | redirect | api
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_zap: Mapped[bool] = mapped_column(Boolean, default=False)
+    url_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditLog(Base):

@@ -8,7 +8,12 @@
                  → the lock is released in every case
 
 A fetch that yields no streams, movies or series is an :class:`EmptyCatalogueError`: an empty answer from a
-provider never wipes the catalogue.
+provider never wipes the catalogue. Likewise a guide that cannot be parsed or holds no programme leaves the stored
+guide as it was (:func:`store_guide`; the sync succeeds with a warning).
+
+:mod:`m3u_strm.ingest.guide_refresh` fetches only the guide between syncs with the same lock, log row and guide code
+(:func:`provider_source`, :func:`store_guide`, :func:`finish_sync_row`, :func:`record_sync_failure`,
+:func:`release_sync`).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from sqlalchemy.orm import Session
 from m3u_strm.catalog.merge import merge_catalogue
 from m3u_strm.config import Settings, get_settings
 from m3u_strm.db.models import Provider, ProviderSync, Stream, VodEpisode, VodSeries
-from m3u_strm.errors import EmptyCatalogueError, InputError, M3UStrmError, SyncAlreadyRunningError
+from m3u_strm.errors import EmptyCatalogueError, IngestError, InputError, M3UStrmError, SyncAlreadyRunningError
 from m3u_strm.ingest.fetch import (
     FetchReport,
     Progress,
@@ -37,7 +42,7 @@ from m3u_strm.ingest.fetch import (
     fetch_xtream,
     provider_client,
 )
-from m3u_strm.ingest.guide import replace_guide
+from m3u_strm.ingest.guide import GuideCounts, replace_guide
 from m3u_strm.ingest.providers import get_provider, register_provider_secrets
 from m3u_strm.ingest.snapshot import DiffCounts, apply_snapshot
 from m3u_strm.ingest.spool import KINDS, RowSpool
@@ -85,16 +90,22 @@ def begin_sync(engine: Engine, provider_ref: int | str, *, trigger: str = "manua
         return SyncTicket(provider.id, row.id, lock)
 
 
+def provider_source(provider: Provider) -> ProviderSource:
+    """What the fetch phase needs of a provider, detached from the session (its credentials registered as
+    secrets)."""
+    register_provider_secrets(provider)
+    return ProviderSource(
+        id=provider.id, name=provider.name, kind=provider.kind, url=provider.url or "",
+        username=provider.username, password=provider.password, epg_url=provider.epg_url,
+        user_agent=provider.user_agent, max_connections=provider.max_connections,
+    )  # fmt: skip
+
+
 def _source(engine: Engine, provider_id: int) -> tuple[ProviderSource, dict[str, str], datetime | None]:
     with Session(engine) as session:
         provider = session.get(Provider, provider_id)
         assert provider is not None
-        register_provider_secrets(provider)
-        source = ProviderSource(
-            id=provider.id, name=provider.name, kind=provider.kind, url=provider.url or "",
-            username=provider.username, password=provider.password, epg_url=provider.epg_url,
-            user_agent=provider.user_agent, max_connections=provider.max_connections,
-        )  # fmt: skip
+        source = provider_source(provider)
         known_series = dict(
             session.execute(
                 select(VodSeries.item_key, VodSeries.content_hash).where(
@@ -137,17 +148,17 @@ async def run_sync(
                 )
             except M3UStrmError as exc:
                 log.warning("sync of %s failed: %s", source.name, exc)
-                return _record_failure(engine, ticket, report, exc, started)
+                return record_sync_failure(engine, ticket, report, exc, started)
             except Exception as exc:
                 log.exception("sync of provider %s failed unexpectedly", ticket.provider_id)
-                return _record_failure(engine, ticket, report, exc, started)
+                return record_sync_failure(engine, ticket, report, exc, started)
         if merge and (row.streams_added or row.streams_updated or row.streams_removed or _unmerged(engine)):
             if progress:
                 progress("merging", spool.total)
             await anyio.to_thread.run_sync(_merge_channels, engine, settings, row)
         return row
     finally:
-        _release(engine, ticket)
+        release_sync(engine, ticket)
         if own_client:
             await client.aclose()
 
@@ -193,10 +204,10 @@ def _apply(
         if row.snapshot_hash != _last_snapshot(session, ticket.provider_id):  # equal: nothing can have changed
             _apply_catalogue(session.connection(), ticket, spool, report, row, now)
         if report.guide_path is not None:
-            _apply_guide(session, ticket, report, settings, row)
+            _apply_guide(session, row, report, settings)
         provider = session.get_one(Provider, ticket.provider_id)
         _update_provider(provider, report, now, success=True)
-        _finish(row, report, started, status="success")
+        finish_sync_row(row, report, started, status="success")
         row.freshness_hours = (now - last_success).total_seconds() / 3600 if last_success else None
     return row
 
@@ -222,10 +233,15 @@ def _merge_channels(engine: Engine, settings: Settings, row: ProviderSync) -> No
 
 
 def _last_snapshot(session: Session, provider_id: int) -> str | None:
-    """The snapshot the catalogue holds now: that of the provider's last successful sync."""
+    """The snapshot the catalogue holds now: that of the provider's last successful sync (guide-only refreshes
+    take none)."""
     return session.scalars(
         select(ProviderSync.snapshot_hash)
-        .where(ProviderSync.provider_id == provider_id, ProviderSync.status == "success")
+        .where(
+            ProviderSync.provider_id == provider_id,
+            ProviderSync.status == "success",
+            ProviderSync.snapshot_hash.is_not(None),
+        )
         .order_by(ProviderSync.id.desc())
         .limit(1)
     ).first()
@@ -247,23 +263,37 @@ def _apply_catalogue(
         _store_counts(row, kind, counts)
 
 
-def _apply_guide(
-    session: Session, ticket: SyncTicket, report: FetchReport, settings: Settings, row: ProviderSync
-) -> None:
+def _apply_guide(session: Session, row: ProviderSync, report: FetchReport, settings: Settings) -> None:
+    """Store the guide; one that cannot be stored is a warning, never a failed sync."""
+    try:
+        store_guide(session, row, report, settings)
+    except M3UStrmError as exc:
+        report.warnings.append(f"Guide not updated: {exc}")
+
+
+def store_guide(session: Session, row: ProviderSync, report: FetchReport, settings: Settings) -> GuideCounts:
+    """Replace the provider's guide with the downloaded ``report.guide_path``, inside a savepoint of the caller's
+    transaction, and count it in the log ``row`` (channels, programmes) and ``report`` (skipped entries).
+
+    A guide that cannot be parsed, or that holds no programme (a panel whose EPG grabber failed still lists its
+    channels), raises :class:`M3UStrmError` and leaves the stored guide as it was.
+    """
     assert report.guide_path is not None
     savepoint = session.begin_nested()
     try:
         guide = replace_guide(
-            session.connection(), ticket.provider_id, report.guide_path, source="guide",
+            session.connection(), row.provider_id, report.guide_path, source="guide",
             max_bytes=settings.max_xmltv_bytes,
         )  # fmt: skip
-    except M3UStrmError as exc:
+        if not guide.programmes:
+            raise IngestError(f"The guide has no programmes ({guide.channels} channels).")
+    except M3UStrmError:
         savepoint.rollback()
-        report.warnings.append(f"Guide not updated: {exc}")
-        return
+        raise
     savepoint.commit()
     row.epg_channels, row.epg_programmes = guide.channels, guide.programmes
     report.skipped.update({f"guide_{reason}": n for reason, n in guide.skipped.items()})
+    return guide
 
 
 def _store_counts(row: ProviderSync, kind: str, counts: DiffCounts) -> None:
@@ -287,7 +317,8 @@ def _update_provider(provider: Provider, report: FetchReport, now: datetime, *, 
             provider.max_connections = account.max_connections
 
 
-def _finish(row: ProviderSync, report: FetchReport, started: float, *, status: str) -> None:
+def finish_sync_row(row: ProviderSync, report: FetchReport, started: float, *, status: str) -> None:
+    """Close a ``provider_syncs`` row: status, end, duration and what the fetch reported."""
     row.status = status
     row.finished_at = datetime.now(UTC)
     row.duration_ms = int((time.monotonic() - started) * 1000)
@@ -298,21 +329,31 @@ def _finish(row: ProviderSync, report: FetchReport, started: float, *, status: s
     row.warnings = [redact(w) for w in report.warnings[:100]]
 
 
-def _record_failure(
-    engine: Engine, ticket: SyncTicket, report: FetchReport, exc: BaseException, started: float
+def record_sync_failure(
+    engine: Engine,
+    ticket: SyncTicket,
+    report: FetchReport,
+    exc: BaseException,
+    started: float,
+    *,
+    provider_status: bool = True,
 ) -> ProviderSync:
+    """Close the log row as failed with the error; ``provider_status`` also marks the provider's last sync failed
+    (not for a guide-only refresh: that is no catalogue sync)."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
         row = session.get_one(ProviderSync, ticket.sync_id)
-        _finish(row, report, started, status="failed")
+        finish_sync_row(row, report, started, status="failed")
         row.error_count = 1
         row.error_kind = exc.code if isinstance(exc, M3UStrmError) else type(exc).__name__
         row.error_message = str(exc) if isinstance(exc, M3UStrmError) else redact(f"Unexpected error: {exc}")
-        provider = session.get_one(Provider, ticket.provider_id)
-        _update_provider(provider, report, datetime.now(UTC), success=False)
+        if provider_status:
+            provider = session.get_one(Provider, ticket.provider_id)
+            _update_provider(provider, report, datetime.now(UTC), success=False)
     return row
 
 
-def _release(engine: Engine, ticket: SyncTicket) -> None:
+def release_sync(engine: Engine, ticket: SyncTicket) -> None:
+    """Give the provider's sync lock back (only if this ticket still holds it)."""
     with Session(engine) as session, session.begin():
         session.execute(
             update(Provider)

@@ -1,45 +1,87 @@
-"""The playback gateway, minimal form: a ``/play/<token>/...`` URL becomes a redirect to the best stream.
+"""What a ``/play/<token>/...`` URL plays: the user, the content and its streams in the order to try them.
 
 Every output (playlists, ``.strm`` files, the tuner) points here instead of at a provider, so provider URLs and
-credentials stay in the database and a user's access is revoked by rotating their playback token. The playback
-issue turns this into the proxy with viewing sessions, connection limits and failover; the resolution rules stay:
+credentials stay in the database and a user's access is revoked by rotating their playback token. Resolution rules:
 
-* the token must belong to an active user (else 401);
+* the token must belong to an active user (else 401), checked first so a bad token never learns what exists;
 * ``live/<channel>``: the channel must exist and be enabled (a channel an admin merged away forwards to its
-  target); its best-ranked active stream of an enabled provider wins; none → 503 with the reason;
-* ``stream/<id>``: one stream of the multi-quality playlist, if it is still listed and its provider enabled;
-* ``movie/<id>``, ``episode/<id>``: a VOD item that is still listed.
+  target); its active streams of enabled providers, best ranked first, are the candidates (failover walks them
+  in order); none → 503 with the reason;
+* ``stream/<id>``: that one stream of the multi-quality playlist, if still listed and its provider enabled;
+* ``movie/<id>``, ``episode/<id>``: a VOD item still listed by an enabled provider.
+
+How it plays (:attr:`Candidate.mode`): the provider's own ``playback_mode`` when set, else the global setting.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, literal, select
 
-from m3u_strm.accounts.tokens import resolve_playback_token
-from m3u_strm.db.models import Channel, Provider, Stream, VodEpisode, VodMovie
-from m3u_strm.errors import NoPlayableStreamError, NotFoundError
+from m3u_strm.db.models import Channel, PlaybackToken, Provider, Stream, User, VodEpisode, VodMovie
+from m3u_strm.errors import AuthenticationError, NoPlayableStreamError, NotFoundError
 
-__all__ = ["ContentKind", "PlayTarget", "resolve_play"]
+__all__ = [
+    "KINDS", "Candidate", "ContentKind", "PlayKind", "PlayPlan", "PlaybackMode", "resolve_play", "token_user",
+]  # fmt: skip
 
-ContentKind = Literal["live", "stream", "movie", "episode"]
-Vod = TypeVar("Vod", VodMovie, VodEpisode)
+PlayKind = Literal["live", "stream", "movie", "episode"]
+ContentKind = Literal["channel", "movie", "episode"]
+PlaybackMode = Literal["proxy", "redirect"]
+
+KINDS: tuple[PlayKind, ...] = ("live", "stream", "movie", "episode")
 
 
 @dataclass(frozen=True, slots=True)
-class PlayTarget:
-    url: str  # secret: the provider's URL
-    user_id: int
-    kind: ContentKind
-    item_id: int
+class Candidate:
+    """One upstream that can play the content. ``url`` is a secret: it may carry the provider's credentials."""
+
+    url: str
+    url_hash: str
     provider_id: int
+    provider_name: str
+    max_connections: int | None
+    mode: PlaybackMode
     stream_id: int | None = None
+    user_agent: str | None = None
+    referrer: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        headers = {"User-Agent": self.user_agent} if self.user_agent else {}
+        if self.referrer:
+            headers["Referer"] = self.referrer
+        return headers
 
 
-KINDS: tuple[ContentKind, ...] = ("live", "stream", "movie", "episode")
+@dataclass(frozen=True, slots=True)
+class PlayPlan:
+    """Who plays what, and the candidates in the order to try them (never empty)."""
+
+    user_id: int
+    kind: PlayKind
+    content_id: int  # the channel (live and stream), movie or episode id
+    title: str
+    candidates: tuple[Candidate, ...]
+    media_duration_s: float | None = None
+
+    @property
+    def content_kind(self) -> ContentKind:
+        return "channel" if self.kind in ("live", "stream") else "movie" if self.kind == "movie" else "episode"
+
+    @property
+    def best(self) -> Candidate:
+        return self.candidates[0]
+
+    @property
+    def is_live(self) -> bool:
+        return self.kind in ("live", "stream")
+
+    @property
+    def share_key(self) -> tuple[str, int]:
+        """Viewers with the same key share one upstream: a channel, or one chosen stream."""
+        return (self.kind, self.best.stream_id if self.kind == "stream" and self.best.stream_id else self.content_id)
 
 
 def _item_id(item: str) -> int:
@@ -50,79 +92,138 @@ def _item_id(item: str) -> int:
     return int(stem)
 
 
-def resolve_play(session: Session, token: str, kind: str, item: str | int) -> PlayTarget:
-    """The URL to play; the token is checked first, so a bad token never learns what exists."""
-    user = resolve_playback_token(session, token)
+def resolve_play(
+    connection: Connection,
+    token: str,
+    kind: str,
+    item: str | int,
+    *,
+    default_mode: PlaybackMode = "proxy",
+    user_id: int | None = None,
+) -> PlayPlan:
+    """The plan for one play request; see the module rules. ``user_id``: the token's user, already checked."""
+    user_id = token_user(connection, token) if user_id is None else user_id
     if kind not in KINDS:
         raise NotFoundError(
             f"There is nothing of kind {kind[:20]!r} to play.", hint="Use live, stream, movie or episode."
         )
     item_id = item if isinstance(item, int) else _item_id(item)
     if kind == "live":
-        stream = _best_stream(session, _enabled_channel(session, item_id))
-        return PlayTarget(stream.url, user.id, "live", item_id, stream.provider_id, stream.id)
+        channel_id, name = _enabled_channel(connection, item_id)
+        candidates = _playable_streams(connection, channel_id, name, default_mode)
+        return PlayPlan(user_id, "live", channel_id, name, candidates)
     if kind == "stream":
-        stream = _listed_stream(session, item_id)
-        return PlayTarget(stream.url, user.id, "stream", item_id, stream.provider_id, stream.id)
-    vod = _listed_vod(session, VodMovie, item_id) if kind == "movie" else _listed_vod(session, VodEpisode, item_id)
+        candidate, channel_id, name = _listed_stream(connection, item_id, default_mode)
+        return PlayPlan(user_id, "stream", channel_id, name, (candidate,))
+    movie = kind == "movie"
+    vod = _listed_vod(connection, VodMovie if movie else VodEpisode, item_id)
     if vod is None:
         raise NotFoundError(f"There is no {kind} {item_id} in the catalogue.", hint="Regenerate your .strm files.")
-    return PlayTarget(vod.url, user.id, "movie" if kind == "movie" else "episode", item_id, vod.provider_id)
+    candidate = Candidate(
+        vod.url, vod.url_hash, vod.provider_id, vod.provider_name, vod.max_connections,
+        _mode(vod.playback_mode, default_mode), user_agent=vod.provider_agent,
+    )  # fmt: skip
+    duration = None if movie or not vod.duration else float(vod.duration)
+    return PlayPlan(user_id, "movie" if movie else "episode", item_id, vod.name, (candidate,), duration)
 
 
-def _listed_vod(session: Session, model: type[Vod], item_id: int) -> Vod | None:
+def token_user(connection: Connection, token: str) -> int:
+    """The active user owning ``token`` (one query; the same answers as ``resolve_playback_token``)."""
+    row = connection.execute(
+        select(PlaybackToken.revoked_at, User.id, User.is_active)
+        .outerjoin(User, User.id == PlaybackToken.user_id)
+        .where(PlaybackToken.token == token)
+    ).first()
+    if row is None or row.revoked_at is not None:
+        raise AuthenticationError("The playback token is invalid or revoked.")
+    if row.id is None or not row.is_active:
+        raise AuthenticationError("The playback token's user no longer exists or is disabled.")
+    user_id: int = row.id
+    return user_id
+
+
+def _mode(playback_mode: str | None, default: PlaybackMode) -> PlaybackMode:
+    return "redirect" if playback_mode == "redirect" else "proxy" if playback_mode else default
+
+
+#: The columns a candidate needs: no ORM objects (a stream row carries JSON columns the gateway never reads).
+_CANDIDATE_COLUMNS = (
+    Stream.id, Stream.url, Stream.url_hash, Stream.user_agent, Stream.referrer, Provider.id.label("provider_id"),
+    Provider.name.label("provider_name"), Provider.max_connections, Provider.playback_mode,
+    Provider.user_agent.label("provider_agent"),
+)  # fmt: skip
+
+
+def _candidate(row: Any, default_mode: PlaybackMode) -> Candidate:  # a Row of _CANDIDATE_COLUMNS
+    return Candidate(
+        row.url, row.url_hash, row.provider_id, row.provider_name, row.max_connections,
+        _mode(row.playback_mode, default_mode), row.id, row.user_agent or row.provider_agent, row.referrer,
+    )  # fmt: skip
+
+
+def _listed_vod(connection: Connection, model: type[VodMovie | VodEpisode], item_id: int) -> Any:
+    """A row (url, url_hash, name, duration and the provider's columns) of a listed movie or episode, or ``None``."""
+    duration = VodEpisode.duration_secs if model is VodEpisode else literal(None)
+    columns = (
+        model.url, model.url_hash, model.name, duration.label("duration"), Provider.id.label("provider_id"),
+        Provider.name.label("provider_name"), Provider.max_connections, Provider.playback_mode,
+        Provider.user_agent.label("provider_agent"),
+    )  # fmt: skip
     query = (
-        select(model)
+        select(*columns)
         .join(Provider, Provider.id == model.provider_id)
         .where(model.id == item_id, model.removed_at.is_(None), Provider.enabled.is_(True))
     )
-    return session.scalars(query).first()
+    return connection.execute(query).first()
 
 
-def _enabled_channel(session: Session, channel_id: int) -> Channel:
-    channel = session.get(Channel, channel_id)
+def _enabled_channel(connection: Connection, channel_id: int) -> tuple[int, str]:
+    """The channel's id and name, following admin merges to their target."""
+    query = select(Channel.id, Channel.name, Channel.enabled, Channel.merged_into_id)
+    row = connection.execute(query.where(Channel.id == channel_id)).first()
     seen: set[int] = set()
-    while channel is not None and channel.merged_into_id is not None and channel.id not in seen:
-        seen.add(channel.id)
-        channel = session.get(Channel, channel.merged_into_id)
-    if channel is None:
+    while row is not None and row.merged_into_id is not None and row.id not in seen:
+        seen.add(row.id)
+        row = connection.execute(query.where(Channel.id == row.merged_into_id)).first()
+    if row is None:
         raise NotFoundError(f"There is no channel {channel_id}.", hint="Refresh your playlist.")
-    if not channel.enabled:
+    if not row.enabled:
         raise NotFoundError(f"Channel {channel_id} is disabled.", hint="An admin can enable it again.")
-    return channel
+    return row.id, row.name
 
 
-def _best_stream(session: Session, channel: Channel) -> Stream:
-    stream = session.scalars(
-        select(Stream)
+def _playable_streams(
+    connection: Connection, channel_id: int, name: str, default_mode: PlaybackMode
+) -> tuple[Candidate, ...]:
+    rows = connection.execute(
+        select(*_CANDIDATE_COLUMNS)
         .join(Provider, Provider.id == Stream.provider_id)
         .where(
-            Stream.channel_id == channel.id,
+            Stream.channel_id == channel_id,
             Stream.removed_at.is_(None),
             Stream.is_active.is_(True),
             Provider.enabled.is_(True),
         )
         .order_by(Stream.rank.is_(None), Stream.rank, Stream.id)
-        .limit(1)
-    ).first()
-    if stream is None:
+    ).all()
+    if not rows:
         raise NoPlayableStreamError(
-            f"Channel {channel.name!r} has no active stream right now.",
+            f"Channel {name!r} has no active stream right now.",
             hint="Its streams are gone from the providers' catalogues, marked down by health checks, "
             "or their providers are disabled.",
         )
-    return stream
+    return tuple(_candidate(row, default_mode) for row in rows)
 
 
-def _listed_stream(session: Session, stream_id: int) -> Stream:
-    stream = session.scalars(
-        select(Stream)
+def _listed_stream(connection: Connection, stream_id: int, default_mode: PlaybackMode) -> tuple[Candidate, int, str]:
+    row = connection.execute(
+        select(*_CANDIDATE_COLUMNS, Channel.id.label("channel_id"), Channel.name.label("channel_name"))
         .join(Provider, Provider.id == Stream.provider_id)
         .join(Channel, Channel.id == Stream.channel_id)
         .where(
             Stream.id == stream_id, Stream.removed_at.is_(None), Provider.enabled.is_(True), Channel.enabled.is_(True)
         )
     ).first()
-    if stream is None:
+    if row is None:
         raise NotFoundError(f"There is no stream {stream_id} in the catalogue.", hint="Refresh your playlist.")
-    return stream
+    return _candidate(row, default_mode), row.channel_id, row.channel_name

@@ -10,10 +10,13 @@ functions as Celery tasks:
 * ``retry_inactive_streams`` — every ``health_retry_minutes``: the streams marked down, to bring back the ones that
   recovered;
 * ``sample_quality`` — every ``quality_interval_minutes``: PyAV probes of a budget of streams, longest unsampled
-  first.
+  first;
+* ``refresh_guides`` — hourly: a guide-only refresh of each provider whose guide is ``guide_refresh_hours`` old
+  (see :mod:`m3u_strm.ingest.guide_refresh`; it takes the provider's sync lock, so never beside its sync).
 
 No job overlaps itself (``max_instances=1``; a run that would start while the previous one runs is skipped and
-missed runs are coalesced into one). Every health run is logged in ``job_runs``; every sync in ``provider_syncs``.
+missed runs are coalesced into one). Health, quality, guide and ``.strm`` runs are logged in ``job_runs`` (only
+when there was something to do); every sync and guide refresh in ``provider_syncs``.
 """
 
 from __future__ import annotations
@@ -29,16 +32,18 @@ from sqlalchemy.orm import Session
 from m3u_strm.config import Settings
 from m3u_strm.db.models import Provider, ProviderSync, Stream
 from m3u_strm.errors import SyncAlreadyRunningError
+from m3u_strm.ingest.guide_refresh import run_guide_refresh, stale_guides
 from m3u_strm.ingest.sync import sync_provider
 from m3u_strm.monitor.sampling import run_quality_sampling
 from m3u_strm.monitor.service import CheckScope, run_health_check
 from m3u_strm.outputs.links import links_for_user
 from m3u_strm.outputs.strm_tree import StrmRequest, generate_strm
+from m3u_strm.playback.connections import ConnectionLedger
 from m3u_strm.tasks.runs import finish_run, start_run
 
 __all__ = [
-    "build_scheduler", "check_active_streams", "due_providers", "regenerate_strm", "retry_inactive_streams",
-    "sample_quality", "sync_due_providers",
+    "build_scheduler", "check_active_streams", "due_providers", "refresh_guides", "regenerate_strm",
+    "retry_inactive_streams", "sample_quality", "sync_due_providers",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -102,23 +107,35 @@ def _has_streams(engine: Engine, *, active: bool) -> bool:
         return session.scalars(query).first() is not None
 
 
-async def check_active_streams(engine: Engine, settings: Settings) -> None:
+async def check_active_streams(engine: Engine, settings: Settings, ledger: ConnectionLedger | None = None) -> None:
     if _has_streams(engine, active=True):
-        await run_health_check(engine, settings, CheckScope(include_inactive=False), trigger="schedule")
+        scope = CheckScope(include_inactive=False)
+        await run_health_check(engine, settings, scope, trigger="schedule", ledger=ledger)
 
 
-async def retry_inactive_streams(engine: Engine, settings: Settings) -> None:
+async def retry_inactive_streams(engine: Engine, settings: Settings, ledger: ConnectionLedger | None = None) -> None:
     if _has_streams(engine, active=False):
-        await run_health_check(engine, settings, CheckScope(only_inactive=True), trigger="schedule")
+        scope = CheckScope(only_inactive=True)
+        await run_health_check(engine, settings, scope, trigger="schedule", ledger=ledger)
 
 
-async def sample_quality(engine: Engine, settings: Settings) -> None:
+async def sample_quality(engine: Engine, settings: Settings, ledger: ConnectionLedger | None = None) -> None:
     if _has_streams(engine, active=True):
-        await run_quality_sampling(engine, settings, trigger="schedule")
+        await run_quality_sampling(engine, settings, trigger="schedule", ledger=ledger)
 
 
-def build_scheduler(engine: Engine, settings: Settings) -> AsyncIOScheduler:
-    """The scheduler with every job registered (not started: the app's lifespan starts it in its event loop)."""
+async def refresh_guides(engine: Engine, settings: Settings) -> int:
+    """Refresh the guides that are ``guide_refresh_hours`` old; returns how many providers were due."""
+    with Session(engine) as session:
+        due = stale_guides(session, datetime.now(UTC), timedelta(hours=settings.guide_refresh_hours))
+    if due:
+        await run_guide_refresh(engine, settings, due, trigger="schedule")
+    return len(due)
+
+
+def build_scheduler(engine: Engine, settings: Settings, *, ledger: ConnectionLedger | None = None) -> AsyncIOScheduler:
+    """The scheduler with every job registered (not started: the app's lifespan starts it in its event loop).
+    ``ledger``: the gateway's connection count, so checks and probes share each provider's limit with viewers."""
     # APScheduler logs every run at INFO (the sync check runs each minute); the runs are in job_runs instead.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = AsyncIOScheduler(timezone=UTC)
@@ -127,8 +144,12 @@ def build_scheduler(engine: Engine, settings: Settings) -> AsyncIOScheduler:
         (check_active_streams, settings.health_interval_minutes, "health checks"),
         (retry_inactive_streams, settings.health_retry_minutes, "retry of inactive streams"),
         (sample_quality, settings.quality_interval_minutes, "quality sampling"),
+        (refresh_guides, 60, "guide refresh"),
     )
+    shares_connections = {check_active_streams, retry_inactive_streams, sample_quality}
     for function, minutes, name in jobs:
-        scheduler.add_job(function, "interval", minutes=minutes, args=(engine, settings), id=function.__name__,
-                          name=name, max_instances=1, coalesce=True, misfire_grace_time=60)  # fmt: skip
+        kwargs = {"ledger": ledger} if function in shares_connections else {}
+        scheduler.add_job(function, "interval", minutes=minutes, args=(engine, settings), kwargs=kwargs,
+                          id=function.__name__, name=name, max_instances=1, coalesce=True,
+                          misfire_grace_time=60)  # fmt: skip
     return scheduler

@@ -31,7 +31,8 @@ async def start_health_check(
     body = body or HealthCheckRequest()
     scope = CheckScope(body.provider_id, body.channel_id, tuple(body.stream_ids))
     run_id = start_run(engine, JOB, trigger="api")
-    task = asyncio.create_task(run_health_check(engine, settings, scope, trigger="api", run_id=run_id))
+    ledger = request.app.state.gateway.ledger  # checks share each provider's connections with its viewers
+    task = asyncio.create_task(run_health_check(engine, settings, scope, trigger="api", run_id=run_id, ledger=ledger))
     request.app.state.background_tasks.add(task)
     task.add_done_callback(request.app.state.background_tasks.discard)
     return {"run_id": run_id, "status": "running"}
