@@ -48,6 +48,8 @@ bench: $(VENV)/.installed-dev bench-deps
 	$(BIN)/python bench/render_outputs.py
 	$(BIN)/python bench/health.py
 	$(BIN)/python bench/probe.py
+	$(BIN)/python bench/proxy.py
+	$(BIN)/python bench/sessions.py
 
 # System tools some tests use: tv_validate_file (xmltv-util) validates our XMLTV output. Needs root or sudo.
 system-deps:
