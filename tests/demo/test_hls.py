@@ -229,7 +229,8 @@ def test_head_rejected_fault_makes_media_routes_answer_head_405_while_get_works(
     demo.faults.head_rejected = True
     rejected = httpx.head(url, timeout=10)
     assert rejected.status_code == 405 and rejected.headers["allow"] == "GET"
-    assert httpx.get(url, timeout=10).status_code == 200
+    with httpx.stream("GET", url, timeout=10) as response:  # live .ts never ends: the status is enough
+        assert response.status_code == 200
 
 
 def test_head_rejected_leaves_the_playlist_and_api_alone(demo: FakeProviderServer) -> None:

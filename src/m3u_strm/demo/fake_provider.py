@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -41,7 +41,6 @@ from starlette.routing import Route
 from m3u_strm.demo import hls
 from m3u_strm.demo.catalogue import CategoryKind, FakeCatalogue, build_catalogue
 from m3u_strm.demo.faults import QUIET_CUTS, FaultInjector, Faults
-from m3u_strm.demo.media import mpegts
 from m3u_strm.demo.ranges import ranged_response
 from m3u_strm.demo.render import (
     TS_PACKET,
@@ -235,20 +234,38 @@ def _head_rejected(request: Request) -> Response | None:
 
 
 def _media_file(request: Request, kind: str, file: str) -> Response:
-    """Live ``.ts``: real MPEG-TS made with PyAV (a moving test card with a tone; ``faults.media_kind`` turns it
-    black, frozen, silent or into a placeholder), so health checks and quality probes of the demo measure something
-    real. VOD files: short TS-looking bodies, enough for the gateway and the health checker, answering byte ranges
-    (:mod:`m3u_strm.demo.ranges`) so that seeking can be tested."""
+    """Live ``.ts``: an endless MPEG-TS made with PyAV (a moving test card with a tone; ``faults.media_kind`` turns it
+    black, frozen, silent or into a placeholder), paced like a live channel (:func:`_live_ts`), so health checks,
+    quality probes and players of the demo get something real. VOD files: short TS-looking bodies, enough for the
+    gateway and the health checker, answering byte ranges (:mod:`m3u_strm.demo.ranges`) so that seeking can be
+    tested."""
     stem, _, ext = file.partition(".")
     if not stem.isdigit():
         return PlainTextResponse("Not found.", 404)
     media_type = _MEDIA_TYPES.get(ext, "application/octet-stream")
     if kind == "live" and ext == "ts":
-        body = mpegts(4.0, width=640, height=360, kind=_state(request).faults.media_kind)
-        return Response(body, media_type=media_type)
+        return StreamingResponse(_live_ts(_state(request)), media_type=media_type)
     if kind == "live":
         return Response(media_bytes(int(stem)), media_type=media_type)
     return ranged_response(request, media_bytes(int(stem)), media_type)
+
+
+#: Segments a live ``.ts`` sends at once (a player's start-up buffer, a probe's sample), before real-time pacing.
+LIVE_BURST = 2
+
+
+async def _live_ts(provider: ProviderState) -> AsyncIterator[bytes]:
+    """The live HLS timeline's segments, back to back as one transport stream: :data:`LIVE_BURST` at once, then one
+    per segment duration, until the client hangs up or the server stops."""
+    kind = provider.faults.media_kind
+    first = hls.live_sequence(provider.clock()) - LIVE_BURST + 1
+    started = time.monotonic()
+    number = first
+    while not provider.closing.is_set():
+        yield hls.segment_bytes(kind, hls.LIVE_TS, number)
+        number += 1
+        due = started + (number - first - LIVE_BURST + 1) * hls.SEGMENT_SECONDS
+        await anyio.sleep(max(due - time.monotonic(), 0.0))
 
 
 def _playlist(text: str) -> Response:

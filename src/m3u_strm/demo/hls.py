@@ -65,12 +65,15 @@ class Rendition:
     name: str
     width: int
     height: int
-    video_kbps: int
+    video_kbps: int | None  # None: the encoder picks by quality (a steady picture stays steady)
 
 
 RENDITIONS = (Rendition("low", 640, 360, 800), Rendition("high", 1280, 720, 2500))
 _BY_NAME = {rendition.name: rendition for rendition in RENDITIONS}
 DEFAULT_RENDITION = RENDITIONS[0]
+#: The plain live ``.ts`` of the fake provider: quality-based encoding, so a frozen picture decodes as frozen (a
+#: bitrate target makes the encoder refine a still picture after each key frame, which reads as movement).
+LIVE_TS = Rendition("ts", 640, 360, None)
 
 
 @dataclass(frozen=True, slots=True)
