@@ -22,7 +22,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -169,15 +169,6 @@ class Activity:
     def __len__(self) -> int:
         return len(self._records)
 
-    @contextlib.contextmanager
-    def playing(self, record: PlayRecord) -> Iterator[PlayRecord]:
-        self.add(record)
-        try:
-            yield record
-        finally:
-            self.remove(record)
-            record.end()
-
 
 @dataclass(eq=False)
 class _Group:
@@ -197,7 +188,7 @@ class GroupedPlays:
         self._groups: dict[Hashable, _Group] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
-    def begin(self, key: Hashable, make: PlayRecordFactory, candidate: Candidate) -> PlayRecord:
+    def begin(self, key: Hashable, make: Callable[[], PlayRecord], candidate: Candidate) -> PlayRecord:
         """A request of the group starts (its first bytes are about to flow)."""
         group = self._groups.get(key)
         if group is None:
@@ -257,7 +248,3 @@ class GroupedPlays:
         while self._groups:
             await asyncio.sleep(min(self._idle / 4, 5.0))
             self.close_idle()
-
-
-class PlayRecordFactory(Protocol):
-    def __call__(self) -> PlayRecord: ...
