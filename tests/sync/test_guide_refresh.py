@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from m3u_strm.analytics.provider_performance import provider_performance
 from m3u_strm.config import Settings
 from m3u_strm.db.models import EpgProgramme, JobRun, Provider, ProviderSync
 from m3u_strm.demo.catalogue import build_catalogue
@@ -107,6 +108,9 @@ async def test_stale_guide_is_fetched_alone_and_logged_as_guide_only(
     assert (run.trigger, run.status, run.error) == ("schedule", "success", None)
     assert run.counts == {"refreshed": 1, "failed": 0, "skipped": 0, "programmes": row.epg_programmes,
                           "providers": {"panel": "refreshed"}}  # fmt: skip
+    with Session(engine) as session:  # the provider performance log counts catalogue syncs, not guide refreshes
+        [performance] = provider_performance(session, days=30)
+    assert performance["sync_count"] == len(_rows(engine, provider_id)) - 1
 
 
 async def test_refresh_replaces_the_guide_with_the_providers_new_one(

@@ -1,4 +1,8 @@
-"""Provider performance from the sync log: how often each provider syncs, how long it takes, how often it fails."""
+"""Provider performance from the sync log: how often each provider syncs, how long it takes, how often it fails.
+
+Catalogue syncs only: the guide-only refreshes the scheduler runs between them (trigger ``guide``) are logged in the
+same table but are not syncs of the catalogue.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from m3u_strm.db.models import Provider, ProviderSync
 from m3u_strm.errors import InputError
+from m3u_strm.ingest.guide_refresh import GUIDE_TRIGGER
 
 MAX_DAYS = 3660
 
@@ -33,7 +38,7 @@ def provider_performance(session: Session, days: int = 30) -> list[dict[str, Any
             func.sum(ProviderSync.bytes_downloaded).label("bytes_downloaded"),
             func.max(ProviderSync.started_at).label("last_sync_at"),
         )
-        .where(ProviderSync.started_at >= since)
+        .where(ProviderSync.started_at >= since, ProviderSync.trigger != GUIDE_TRIGGER)
         .group_by(ProviderSync.provider_id)
         .subquery()
     )
