@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import get_args
@@ -20,18 +19,7 @@ from m3u_strm.monitor.hls_playlist import HlsPlaylist, parse_playlist
 from m3u_strm.monitor.provider_slots import ProviderSlots
 from m3u_strm.monitor.signatures import SNIFF_BYTES, TS_PACKET, is_hls_playlist, sniff_container
 from m3u_strm.monitor.wire import WireClient
-from tests.monitor.health_server import HTML_PLAN, SIGNATURES, TS_BODY, HealthServerState, serve_health_app
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[FakeProviderServer, HealthServerState]]:
-    with serve_health_app() as pair:
-        yield pair
-
-
-@pytest.fixture
-def base(served: tuple[FakeProviderServer, HealthServerState]) -> str:
-    return served[0].base_url
+from tests.monitor.health_server import HTML_PLAN, SIGNATURES, TS_BODY, HealthServerState
 
 
 @pytest.fixture

@@ -6,12 +6,10 @@ import asyncio
 import shutil
 import ssl
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from m3u_strm.demo.fake_provider import FakeProviderServer
 from m3u_strm.monitor.health import CheckTarget, HealthResult, check_stream
 from m3u_strm.monitor.signatures import SNIFF_BYTES
 from m3u_strm.monitor.wire import (
@@ -27,10 +25,8 @@ from tests.monitor.health_server import (
     CHUNKED_BODY,
     SHORT_BODY,
     TS_BODY,
-    HealthServerState,
     ScriptedServer,
     http_answer,
-    serve_health_app,
 )
 
 TS_ANSWER = http_answer(TS_BODY, headers=b"Content-Type: video/mp2t\r\n")
@@ -38,17 +34,6 @@ TS_ANSWER = http_answer(TS_BODY, headers=b"Content-Type: video/mp2t\r\n")
 ENDLESS_HEADERS = b"HTTP/1.1 200 OK\r\n" + b"X-More: b\r\n" * 4000
 #: A complete answer whose headers alone are larger than the bound.
 LONG_HEADERS = http_answer(TS_BODY, headers=b"X-Padding: " + b"a" * (MAX_HEADER_BYTES + 100) + b"\r\n")
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[FakeProviderServer, HealthServerState]]:
-    with serve_health_app() as pair:
-        yield pair
-
-
-@pytest.fixture
-def base(served: tuple[FakeProviderServer, HealthServerState]) -> str:
-    return served[0].base_url
 
 
 async def check(url: str, client: WireClient | None = None, **target: str) -> HealthResult:

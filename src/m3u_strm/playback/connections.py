@@ -16,11 +16,12 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 __all__ = ["ConnectionLedger", "Lease", "Purpose"]
 
 Purpose = Literal["viewer", "hls", "check", "probe"]
+PURPOSES: tuple[Purpose, ...] = get_args(Purpose)
 
 
 @dataclass(eq=False)
@@ -48,22 +49,18 @@ class ConnectionLedger:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._open: Counter[tuple[int, Purpose]] = Counter()
-        self._by_provider: Counter[int] = Counter()
 
     def try_acquire(self, provider_id: int, limit: int | None, purpose: Purpose) -> Lease | None:
         """A lease when the provider has a free connection (``limit`` ``None``: always), else ``None``."""
         with self._lock:
-            if limit is not None and self._by_provider[provider_id] >= max(limit, 1):
+            if limit is not None and self._total(provider_id) >= max(limit, 1):
                 return None
-            self._by_provider[provider_id] += 1
             self._open[(provider_id, purpose)] += 1
         return Lease(self, provider_id, purpose)
 
     def in_use(self, provider_id: int, purpose: Purpose | None = None) -> int:
         with self._lock:
-            if purpose is None:
-                return self._by_provider[provider_id]
-            return self._open[(provider_id, purpose)]
+            return self._total(provider_id) if purpose is None else self._open[(provider_id, purpose)]
 
     def snapshot(self) -> dict[int, dict[str, int]]:
         """Open connections by provider and purpose (for the activity view and metrics)."""
@@ -79,5 +76,7 @@ class ConnectionLedger:
             if lease.released:
                 return
             lease.released = True
-            self._by_provider[lease.provider_id] -= 1
             self._open[(lease.provider_id, lease.purpose)] -= 1
+
+    def _total(self, provider_id: int) -> int:
+        return sum(self._open[(provider_id, purpose)] for purpose in PURPOSES)

@@ -24,7 +24,8 @@ from m3u_strm.db.models import Channel, PlaybackToken, Provider, Stream, User, V
 from m3u_strm.errors import AuthenticationError, NoPlayableStreamError, NotFoundError
 
 __all__ = [
-    "KINDS", "Candidate", "ContentKind", "PlayKind", "PlayPlan", "PlaybackMode", "resolve_play", "token_user",
+    "KINDS", "Candidate", "ContentKind", "PlayKind", "PlayPlan", "PlaybackMode", "content_kind_of", "resolve_play",
+    "token_user",
 ]  # fmt: skip
 
 PlayKind = Literal["live", "stream", "movie", "episode"]
@@ -68,7 +69,7 @@ class PlayPlan:
 
     @property
     def content_kind(self) -> ContentKind:
-        return "channel" if self.kind in ("live", "stream") else "movie" if self.kind == "movie" else "episode"
+        return content_kind_of(self.kind)
 
     @property
     def best(self) -> Candidate:
@@ -82,6 +83,11 @@ class PlayPlan:
     def share_key(self) -> tuple[str, int]:
         """Viewers with the same key share one upstream: a channel, or one chosen stream."""
         return (self.kind, self.best.stream_id if self.kind == "stream" and self.best.stream_id else self.content_id)
+
+
+def content_kind_of(kind: str) -> ContentKind:
+    """What a play kind records: ``live`` and ``stream`` are a channel; ``movie`` and ``episode`` themselves."""
+    return "channel" if kind in ("live", "stream") else "movie" if kind == "movie" else "episode"
 
 
 def _item_id(item: str) -> int:

@@ -28,6 +28,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import anyio
@@ -41,7 +42,7 @@ from m3u_strm.errors import NotFoundError
 from m3u_strm.monitor.health_result import CheckTarget
 from m3u_strm.monitor.records import record_health
 from m3u_strm.playback.connections import ConnectionLedger
-from m3u_strm.playback.gateway import Candidate, ContentKind, PlayPlan, resolve_play, token_user
+from m3u_strm.playback.gateway import Candidate, PlayPlan, content_kind_of, resolve_play, token_user
 from m3u_strm.playback.hls import HlsLink, LinkKind, LinkSealer, rewrite_playlist
 from m3u_strm.playback.recording import Activity, ClientInfo, GroupedPlays, PlayRecord, SessionSink
 from m3u_strm.playback.shared import SharedUpstream, ShareSettings
@@ -217,25 +218,18 @@ class Gateway:
             await upstream.aclose()
 
         def link_for(url: str, kind: LinkKind, duration: float) -> str:
-            child = HlsLink(
-                url, kind, link.user_id, link.play_kind, link.content_id, link.provider_id, link.stream_id,
-                link.max_connections, link.user_agent, link.referrer, duration, link.title, link.url_hash,
-            )  # fmt: skip
+            child = replace(link, url=url, kind=kind, duration_s=duration)
             return f"/play/{token}/hls/{self.sealer.seal(child)}"
 
         return Response(rewrite_playlist(text, base, link_for), media_type=HLS_TYPE, headers=NO_STORE)
 
     def _segment(self, upstream: Upstream, link: HlsLink, client: ClientInfo) -> Response:
-        content_kind: ContentKind = (
-            "channel" if link.play_kind in ("live", "stream") else "movie" if link.play_kind == "movie" else "episode"
-        )
+        content_kind = content_kind_of(link.play_kind)
         group: Hashable = (link.user_id, content_kind, link.content_id, client.user_agent, client.ip)
         candidate = upstream.candidate
 
         def make() -> PlayRecord:
-            return PlayRecord(
-                self.sessions, link.user_id, content_kind, link.content_id, link.title, self._client_info(client)
-            )
+            return PlayRecord(self.sessions, link.user_id, content_kind, link.content_id, link.title, client)
 
         record = self.grouped.begin(group, make, candidate)
 
@@ -326,12 +320,9 @@ class Gateway:
             self._remember_user(token, user_id)
         return user_id
 
-    def _client_info(self, client: ClientInfo) -> ClientInfo:
-        return client if self.settings.sessions_record_ip else ClientInfo(client.user_agent, None)
-
     def _record(self, plan: PlayPlan, client: ClientInfo, *, source: str = "proxy") -> PlayRecord:
         return PlayRecord(
-            self.sessions, plan.user_id, plan.content_kind, plan.content_id, plan.title, self._client_info(client),
+            self.sessions, plan.user_id, plan.content_kind, plan.content_id, plan.title, client,
             source="redirect" if source == "redirect" else "proxy", media_duration_s=plan.media_duration_s,
         )  # fmt: skip
 
